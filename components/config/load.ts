@@ -1,0 +1,155 @@
+// Turns the raw `gitlab-ha:*` config of a stack into a validated, typed model. All problems are
+// collected first and thrown as one ConfigError, so nothing is created from a half-valid config.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ConfigIssue, crossKeyIssues } from "./rules";
+import { SECRET_KEYS, SecretKey, StackConfig, stackSchema } from "./schema";
+
+export const NAMESPACE = "gitlab-ha";
+
+/**
+ * Stands for a `secure:` value that cannot be decrypted (the offline render has no secrets
+ * provider). The loader turns it into an unknown secret, as `pulumi preview` would show it.
+ */
+export const UNKNOWN_SECRET = "\u0000gitlab-ha:unknown-secret";
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly ConfigIssue[]) {
+    super(
+      `Invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was changed:\n` +
+        issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export interface RawStackConfig {
+  /** Values by key without namespace; objects already parsed from JSON. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Keys whose value was a `secure:` (encrypted) value. */
+  readonly secretKeys: ReadonlySet<string>;
+}
+
+export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
+
+export interface LoadedConfig {
+  readonly config: StackConfig;
+  readonly secrets: StackSecrets;
+}
+
+/** Validates raw config. Throws ConfigError listing every problem. */
+export function validateConfig(raw: RawStackConfig): LoadedConfig {
+  const issues: ConfigIssue[] = [];
+  const plain: Record<string, unknown> = {};
+  const secretsPresent = new Set<string>();
+  const schemaKeys = Object.keys(stackSchema.shape);
+
+  for (const [key, value] of Object.entries(raw.values)) {
+    if (isUnsetDefault(key, value)) continue;
+    const isSecretKey = key in SECRET_KEYS;
+    if (isSecretKey) {
+      if (!raw.secretKeys.has(key)) issues.push({ path: key, message: `must be a secret: pulumi config set --secret ${key}` });
+      else if (typeof value !== "string" || value.length === 0) issues.push({ path: key, message: "expected a non-empty string" });
+      else secretsPresent.add(key);
+    } else if (schemaKeys.includes(key)) {
+      if (raw.secretKeys.has(key)) {
+        issues.push({ path: key, message: `holds a secure value; only ${Object.keys(SECRET_KEYS).join(", ")} may be secret` });
+      }
+      plain[key] = value;
+    } else {
+      issues.push({ path: key, message: `unknown config key; known keys: ${[...schemaKeys, ...Object.keys(SECRET_KEYS)].join(", ")}` });
+    }
+  }
+
+  const parsed = stackSchema.safeParse(plain);
+  if (!parsed.success) issues.push(...parsed.error.issues.flatMap(zodIssue));
+  issues.push(...crossKeyIssues(plain, secretsPresent));
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(dedupe(issues));
+
+  const secrets: StackSecrets = {};
+  for (const key of secretsPresent) {
+    const value = raw.values[key] as string;
+    secrets[key as SecretKey] = value === UNKNOWN_SECRET ? pulumi.secret(pulumi.unknown as unknown as string) : pulumi.secret(value);
+  }
+  return { config: parsed.data, secrets };
+}
+
+/**
+ * Pulumi.yaml must give optional keys a default, or the CLI demands them from every stack: the
+ * defaults there are "" (secrets) and {} (lab) and mean "not set". Real defaults live in schema.ts.
+ */
+function isUnsetDefault(key: string, value: unknown): boolean {
+  if (key in SECRET_KEYS) return value === "";
+  return key === "lab" && !!value && typeof value === "object" && Object.keys(value).length === 0;
+}
+
+/** Reads the running stack's config from the Pulumi runtime (CLI, mocks or the offline render). */
+export function readRuntimeConfig(): RawStackConfig {
+  const values: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  // isConfigSecret is exported by the runtime but marked internal; a unit test pins its presence.
+  const isSecret = (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret;
+  for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
+    const [ns, key] = splitKey(fullKey);
+    if (ns !== NAMESPACE) continue;
+    if (isSecret(fullKey)) secretKeys.add(key);
+    values[key] = key in SECRET_KEYS ? text : parseJsonish(text);
+  }
+  return { values, secretKeys };
+}
+
+/** The stack's validated config: what index.ts composes from. */
+export function loadStackConfig(): LoadedConfig {
+  return validateConfig(readRuntimeConfig());
+}
+
+/** Reads a secret from a file named in config, relative to the project directory. */
+export function readSecretFile(file: string, key: string): pulumi.Output<string> {
+  const full = path.resolve(file);
+  if (!fs.existsSync(full)) throw new ConfigError([{ path: key, message: `file ${file} does not exist` }]);
+  return pulumi.secret(fs.readFileSync(full, "utf8"));
+}
+
+function splitKey(fullKey: string): [string, string] {
+  const i = fullKey.indexOf(":");
+  return i < 0 ? ["", fullKey] : [fullKey.slice(0, i), fullKey.slice(i + 1).replace(/^config:/, "")];
+}
+
+/** Pulumi passes object values as JSON text and scalars as plain text. */
+function parseJsonish(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let out = "";
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out ? `.${String(s)}` : String(s);
+  }
+  return out;
+}
+
+function zodIssue(issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: "unknown key" }));
+  }
+  if (issue.code === "invalid_union") {
+    return [{ path: formatPath(issue.path), message: "expected a string, number or boolean" }];
+  }
+  const message = issue.message.replace(/^Invalid input: /, "");
+  return [{ path: formatPath(issue.path) || "(stack config)", message }];
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\0${i.message}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+}

@@ -1,0 +1,149 @@
+// Rules that span several keys. They read the raw input defensively (it may also have type errors)
+// so that one validation run reports every problem, not only the first layer of them.
+import { isIP } from "node:net";
+import { OS_IDS, OsId, PLATFORMS } from "./platforms";
+import { ROLES } from "./schema";
+
+export interface ConfigIssue {
+  /** Key path as `pulumi config set --path` spells it, e.g. `hosts[1].address`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+type Raw = Record<string, unknown>;
+const obj = (v: unknown): Raw | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Raw) : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** Settings the program itself manages; overriding them through postgres.settings would fight it. */
+const MANAGED_PG_SETTINGS: Record<string, string> = {
+  listen_addresses: "postgres.listenAddresses",
+  port: "postgres.port",
+  wal_level: "(always replica)",
+  hot_standby: "(always on)",
+  max_wal_senders: "postgres.maxWalSenders",
+  max_replication_slots: "postgres.maxReplicationSlots",
+  max_slot_wal_keep_size: "postgres.maxSlotWalKeepSize",
+  password_encryption: "(always scram-sha-256)",
+  data_directory: "postgres.dataDirectory",
+  hba_file: "(managed pg_hba.conf)",
+  primary_conninfo: "(written by pg_basebackup -R)",
+  primary_slot_name: "(written by pg_basebackup -R)",
+};
+
+export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, message: string) => issues.push({ path, message });
+  const hosts = arr(input.hosts).map((h, i) => ({ i, h: obj(h) ?? {} }));
+  const pg = obj(input.postgres) ?? {};
+  const rolesOf = (h: Raw) => arr(h.roles).filter((r): r is string => typeof r === "string");
+  const hostsWith = (role: string) => hosts.filter(({ h }) => rolesOf(h).includes(role));
+
+  // Unique names, addresses and SSH endpoints.
+  const seen = new Map<string, string>();
+  const unique = (kind: string, value: string | undefined, path: string) => {
+    if (value === undefined) return;
+    const first = seen.get(`${kind}\0${value}`);
+    if (first) add(path, `duplicate ${kind} '${value}': already used by ${first}`);
+    else seen.set(`${kind}\0${value}`, path);
+  };
+  const sshDefaults = obj(input.ssh) ?? {};
+  for (const { i, h } of hosts) {
+    unique("host name", str(h.name), `hosts[${i}].name`);
+    unique("address", str(h.address), `hosts[${i}].address`);
+    const ssh = obj(h.ssh) ?? {};
+    const endpoint = `${str(ssh.host) ?? str(h.address)}:${ssh.port ?? sshDefaults.port ?? 22}`;
+    unique("SSH endpoint", endpoint, `hosts[${i}].ssh`);
+    rolesOf(h).forEach((r, j) => {
+      if (rolesOf(h).indexOf(r) !== j) add(`hosts[${i}].roles[${j}]`, `role '${r}' is listed twice`);
+    });
+  }
+
+  // Database topology: one primary; standbys and GitLab hosts need it.
+  const primaries = hostsWith("postgres-primary");
+  primaries.slice(1).forEach(({ i }) =>
+    add(`hosts[${i}].roles`, `only one host may have role postgres-primary; hosts[${primaries[0]!.i}] already has it`),
+  );
+  for (const { i, h } of hostsWith("postgres-standby")) {
+    if (rolesOf(h).includes("postgres-primary")) add(`hosts[${i}].roles`, "a host cannot be both postgres-primary and postgres-standby");
+    else if (primaries.length === 0) add(`hosts[${i}].roles`, "a postgres-standby needs a host with role postgres-primary to replicate from");
+  }
+  for (const { i } of hostsWith("gitlab")) {
+    if (primaries.length === 0) add(`hosts[${i}].roles`, "a gitlab host needs a host with role postgres-primary (its external database)");
+  }
+
+  // Host references elsewhere must name declared hosts with the right role.
+  const byName = new Map(hosts.map(({ h }) => [str(h.name), h] as const));
+  for (const name of Object.keys(obj(pg.rebuildStandbys) ?? {})) {
+    const h = byName.get(name);
+    if (!h) add(`postgres.rebuildStandbys.${name}`, `names host '${name}', which is not declared in hosts`);
+    else if (!rolesOf(h).includes("postgres-standby")) add(`postgres.rebuildStandbys.${name}`, `host '${name}' does not have role postgres-standby`);
+  }
+
+  // The PostgreSQL version must be installable on every database host.
+  const version = typeof pg.version === "number" ? pg.version : 16;
+  const source = pg.packageSource === "distribution" ? "distribution" : "pgdg";
+  for (const { i, h } of hosts) {
+    if (!rolesOf(h).some((r) => r.startsWith("postgres-"))) continue;
+    const os = (str(h.os) ?? "debian-12") as OsId;
+    if (!OS_IDS.includes(os)) continue; // reported by the schema
+    const available: readonly number[] = PLATFORMS[os].postgres[source];
+    if (!available.includes(version)) {
+      add(
+        "postgres.version",
+        `PostgreSQL ${version} cannot be installed from ${source} on hosts[${i}] (${os}); ` +
+          (available.length ? `available there: ${available.join(", ")}` : `use packageSource 'pgdg' on ${os}`),
+      );
+    }
+  }
+
+  for (const key of Object.keys(obj(pg.settings) ?? {})) {
+    const owner = MANAGED_PG_SETTINGS[key];
+    if (owner) add(`postgres.settings.${key}`, `'${key}' is managed by the program: ${owner}`);
+  }
+
+  // Exactly one way to authenticate SSH.
+  const ways = [
+    secretsPresent.has("sshPrivateKey") && "the secret sshPrivateKey",
+    str(sshDefaults.privateKeyFile) && "ssh.privateKeyFile",
+    sshDefaults.agent === true && "ssh.agent",
+  ].filter(Boolean);
+  if (ways.length !== 1) {
+    add("ssh", ways.length === 0
+      ? "expected one SSH credential: the secret sshPrivateKey, ssh.privateKeyFile or ssh.agent: true"
+      : `expected one SSH credential, got ${ways.join(" and ")}`);
+  }
+
+  const lab = obj(input.lab);
+  if (lab) {
+    if (sshDefaults.agent === true) add("ssh.agent", "a lab stack authorises its own key on the hosts it creates: use ssh.privateKeyFile or the secret sshPrivateKey");
+    labIssues(lab, hosts, add);
+  }
+  return issues;
+}
+
+function labIssues(lab: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const net = obj(lab.network) ?? {};
+  const subnet = str(net.subnet);
+  const bind = str(lab.sshBindAddress) ?? "127.0.0.1";
+  for (const { i, h } of hosts) {
+    const ssh = obj(h.ssh) ?? {};
+    if (typeof ssh.port !== "number") add(`hosts[${i}].ssh.port`, "expected the host's published SSH port: lab hosts are containers reached on sshBindAddress");
+    if (ssh.host !== undefined && ssh.host !== bind) add(`hosts[${i}].ssh.host`, `lab hosts are reached on lab.sshBindAddress (${bind}); leave ssh.host unset`);
+    const address = str(h.address);
+    if (subnet && address && isIP(address) === 4 && !inSubnet(address, subnet)) {
+      add(`hosts[${i}].address`, `expected an address inside lab.network.subnet ${subnet}`);
+    }
+  }
+}
+
+function inSubnet(address: string, cidr: string): boolean {
+  const [net, bitsText] = cidr.split("/");
+  const bits = Number(bitsText);
+  if (isIP(net ?? "") !== 4) return false;
+  const toInt = (a: string) => a.split(".").reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (toInt(address) & mask) === (toInt(net!) & mask);
+}
+
+export { ROLES };

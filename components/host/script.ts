@@ -1,0 +1,51 @@
+// Assembles host scripts: typed, shell-quoted variables, the shared library, and a step body.
+// Values are baked into the script text (no SSH environment: sshd's AcceptEnv would drop them);
+// secrets never are: they travel on stdin.
+import { readAsset } from "./assets";
+
+export type ShellValue = string | number | boolean | readonly string[];
+
+/** Quotes a value for POSIX shells: the result is one word, expanded by nothing. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function assignment(name: string, value: ShellValue): string {
+  if (Array.isArray(value)) return `${name}=(${value.map(shellQuote).join(" ")})`;
+  return `${name}=${value === "" ? "''" : shellQuote(String(value))}`;
+}
+
+const DELIMITER = "GITLAB_HA_SCRIPT";
+
+export interface HostScript {
+  /** One line saying what the step does, shown as the script's first comment. */
+  readonly description: string;
+  readonly vars: Readonly<Record<string, ShellValue>>;
+  /** Paths of step bodies, from the project root; concatenated in order. */
+  readonly bodies: readonly string[];
+}
+
+/** The script text itself (what shellcheck checks and the render shows). */
+export function renderScript(s: HostScript): string {
+  const code = [readAsset("components/host/scripts/lib.sh").trimEnd(), ...s.bodies.map((b) => readAsset(b).trimEnd())];
+  // Callers pass a host's common variables; only those the code reads are written.
+  const used = (k: string) => code.some((c) => new RegExp(`\\$\\{?${k}\\b`).test(c));
+  const vars = Object.entries(s.vars).filter(([k]) => used(k)).map(([k, v]) => assignment(k, v));
+  const text = ["set -euo pipefail", `# gitlab-ha: ${s.description}`, ...vars, ...code].join("\n");
+  if (text.split("\n").includes(DELIMITER)) throw new Error(`script contains its own delimiter ${DELIMITER}`);
+  return text + "\n";
+}
+
+/**
+ * The command line Pulumi runs over SSH: bash with the script as its argument (so stdin stays
+ * free for secrets), under sudo when the SSH user is not root.
+ */
+export function commandLine(s: HostScript, sudo: boolean): string {
+  return `${sudo ? "sudo -n " : ""}bash -c "$(cat <<'${DELIMITER}'\n${renderScript(s)}${DELIMITER}\n)"`;
+}
+
+/** Recovers the script from a command line made by commandLine (tests and the render use it). */
+export function scriptOf(command: string): string | undefined {
+  const m = /<<'GITLAB_HA_SCRIPT'\n([\s\S]*?)\nGITLAB_HA_SCRIPT\n\)"$/.exec(command);
+  return m ? m[1] + "\n" : undefined;
+}

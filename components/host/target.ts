@@ -1,0 +1,63 @@
+// A host as the components see it: its config, how to reach it over SSH, and how to run as root.
+import * as pulumi from "@pulumi/pulumi";
+import type { types } from "@pulumi/command";
+import { OsFamily, platform } from "../config/platforms";
+import type { HostConfig, StackConfig } from "../config/schema";
+
+export interface HostTarget {
+  readonly name: string;
+  readonly config: HostConfig;
+  readonly family: OsFamily;
+  readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** The SSH user is not root: scripts run under `sudo -n`. */
+  readonly sudo: boolean;
+  /** Resources that must exist before the host can be reached (lab containers). */
+  readonly dependsOn: readonly pulumi.Resource[];
+}
+
+export interface SshCredential {
+  readonly privateKey?: pulumi.Output<string>;
+  readonly agentSocketPath?: string;
+}
+
+/** Where SSH connects for a host: its ssh.host, the lab's bind address, or its address. */
+export function sshEndpoint(stack: StackConfig, host: HostConfig): { host: string; port: number } {
+  return { host: host.ssh.host ?? (stack.lab ? stack.lab.sshBindAddress : host.address), port: host.ssh.port ?? stack.ssh.port };
+}
+
+/** Builds the targets of all hosts; `endpoint` overrides where SSH connects (lab port mapping). */
+export function hostTargets(
+  stack: StackConfig,
+  credential: SshCredential,
+  dependsOn: (host: HostConfig) => readonly pulumi.Resource[] = () => [],
+): Map<string, HostTarget> {
+  const ssh = stack.ssh;
+  const auth = {
+    ...(credential.privateKey ? { privateKey: credential.privateKey } : {}),
+    ...(credential.agentSocketPath ? { agentSocketPath: credential.agentSocketPath } : {}),
+  };
+  const targets = new Map<string, HostTarget>();
+  for (const host of stack.hosts) {
+    const user = host.ssh.user ?? ssh.user;
+    const connection: types.input.remote.ConnectionArgs = {
+      ...sshEndpoint(stack, host),
+      user,
+      ...auth,
+      ...(host.ssh.hostKey ? { hostKey: host.ssh.hostKey } : {}),
+      dialErrorLimit: ssh.dialErrorLimit,
+      perDialTimeout: ssh.perDialTimeoutSeconds,
+      ...(ssh.bastion
+        ? { proxy: { host: ssh.bastion.host, port: ssh.bastion.port, user: ssh.bastion.user ?? ssh.user, ...auth } }
+        : {}),
+    };
+    targets.set(host.name, {
+      name: host.name,
+      config: host,
+      family: platform(host.os).family,
+      connection,
+      sudo: user !== "root",
+      dependsOn: dependsOn(host),
+    });
+  }
+  return targets;
+}

@@ -1,0 +1,93 @@
+// Creates the program's docker.Network and docker.Container resources on a real engine with the
+// docker CLI, from the very inputs the program gave them. Inputs this driver does not implement
+// are refused by name, so a new input in the program cannot be silently ignored in the lab.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { run, runOk } from "./run";
+
+type Values = Record<string, unknown>;
+const HASH_LABEL = "gitlab-ha.inputs";
+
+function refuseUnknown(kind: string, values: Values, known: readonly string[]): void {
+  const extra = Object.keys(values).filter((k) => !known.includes(k));
+  if (extra.length) throw new Error(`lab executor: ${kind} input(s) ${extra.join(", ")} not implemented`);
+}
+
+const dockerEnv = (host: string): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: host });
+
+export async function ensureNetwork(values: Values, engine: string): Promise<boolean> {
+  refuseUnknown("docker.Network", values, ["name", "driver", "ipamConfigs"]);
+  const name = String(values.name);
+  const env = dockerEnv(engine);
+  const subnets = ((values.ipamConfigs as { subnet: string }[] | undefined) ?? []).map((c) => c.subnet);
+  const existing = await run("docker", ["network", "inspect", name, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"], { env });
+  if (existing.code === 0) {
+    if (existing.stdout.trim() === subnets.join(" ")) return false;
+    await runOk("docker", ["network", "rm", name], { env });
+  }
+  await runOk("docker", ["network", "create", "--driver", String(values.driver ?? "bridge"), ...subnets.flatMap((s) => ["--subnet", s]), name], { env });
+  return true;
+}
+
+const CONTAINER_INPUTS = [
+  "name", "hostname", "image", "command", "capabilities", "securityOpts", "tmpfs", "volumes",
+  "networksAdvanced", "ports", "uploads", "restart", "labels", "envs",
+] as const;
+
+/** Creates the container unless one with the same inputs runs; replaces it otherwise. */
+export async function ensureContainer(values: Values, engine: string, inputsHash: string): Promise<boolean> {
+  refuseUnknown("docker.Container", values, CONTAINER_INPUTS);
+  const env = dockerEnv(engine);
+  const name = String(values.name);
+  const current = await run("docker", ["inspect", name, "--format", `{{index .Config.Labels "${HASH_LABEL}"}} {{.State.Running}}`], { env });
+  if (current.code === 0) {
+    if (current.stdout.trim() === `${inputsHash} true`) return false;
+    await runOk("docker", ["rm", "-f", name], { env }); // replace: delete before create, as the provider does
+  }
+  const args = ["create", "--name", name, "--label", `${HASH_LABEL}=${inputsHash}`];
+  if (values.hostname) args.push("--hostname", String(values.hostname));
+  for (const c of (values.capabilities as { adds?: string[] } | undefined)?.adds ?? []) args.push("--cap-add", c);
+  for (const s of (values.securityOpts as string[] | undefined) ?? []) args.push("--security-opt", s);
+  for (const [p, o] of Object.entries((values.tmpfs as Record<string, string> | undefined) ?? {})) args.push("--tmpfs", o ? `${p}:${o}` : p);
+  for (const v of (values.volumes as { hostPath: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
+    args.push("-v", `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
+  }
+  const networks = (values.networksAdvanced as { name: string; ipv4Address?: string }[] | undefined) ?? [];
+  if (networks.length > 1) throw new Error("lab executor: containers on more than one network are not implemented");
+  for (const n of networks) args.push("--network", n.name, ...(n.ipv4Address ? ["--ip", n.ipv4Address] : []));
+  for (const p of (values.ports as { internal: number; external?: number; ip?: string; protocol?: string }[] | undefined) ?? []) {
+    args.push("-p", `${p.ip ? `${p.ip}:` : ""}${p.external ?? ""}:${p.internal}/${p.protocol ?? "tcp"}`);
+  }
+  if (values.restart) args.push("--restart", String(values.restart));
+  for (const l of (values.labels as { label: string; value: string }[] | undefined) ?? []) args.push("--label", `${l.label}=${l.value}`);
+  for (const e of (values.envs as string[] | undefined) ?? []) args.push("-e", e);
+  args.push(String(values.image), ...((values.command as string[] | undefined) ?? []));
+  await runOk("docker", args, { env });
+
+  // Uploads go in before the first start, as the provider does.
+  const uploads = (values.uploads as { file: string; content: string; permissions?: string }[] | undefined) ?? [];
+  if (uploads.length) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-upload-"));
+    try {
+      for (const [i, u] of uploads.entries()) {
+        const local = path.join(dir, String(i));
+        fs.writeFileSync(local, u.content, { mode: parseInt(u.permissions ?? "0644", 8) });
+        fs.chmodSync(local, parseInt(u.permissions ?? "0644", 8));
+        await runOk("docker", ["cp", local, `${name}:${u.file}`], { env });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  await runOk("docker", ["start", name], { env });
+  return true;
+}
+
+export async function removeContainer(name: string, engine: string): Promise<void> {
+  await run("docker", ["rm", "-f", name], { env: dockerEnv(engine) });
+}
+
+export async function removeNetwork(name: string, engine: string): Promise<void> {
+  await run("docker", ["network", "rm", name], { env: dockerEnv(engine) });
+}

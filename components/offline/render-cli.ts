@@ -1,0 +1,61 @@
+// npm run render -- --stack <name> [--out <dir>]
+// Evaluates the program for Pulumi.<name>.yaml with no CLI, backend or host and writes what it
+// would do (default rendered/<name>/). An invalid config writes nothing and exits non-zero.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigError, loadStackConfig } from "../config/load";
+import { projectRoot } from "../host/assets";
+import { evaluateProgram } from "./evaluate";
+import { renderStack } from "./render";
+import { readStackFile, StackFileError } from "./stack-file";
+
+export async function renderToMap(stack: string, projectDir = projectRoot()): Promise<Map<string, string>> {
+  const file = readStackFile(projectDir, stack);
+  const evaluation = await evaluateProgram({ ...file, projectDir, preview: true });
+  // The runtime still holds this stack's config: read it back exactly as the program did.
+  return renderStack(evaluation, loadStackConfig().config);
+}
+
+/** Replaces `outDir` with the rendered files (written beside it first, then swapped in). */
+export function writeRender(files: Map<string, string>, outDir: string): void {
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  for (const [rel, content] of files) {
+    const full = path.join(tmp, rel);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(full, content);
+  }
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(outDir), { recursive: true });
+  fs.renameSync(tmp, outDir);
+}
+
+function parseArgs(argv: string[]): { stack: string; out?: string } {
+  let stack: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--stack") stack = argv[++i];
+    else if (argv[i] === "--out") out = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}; usage: npm run render -- --stack <name> [--out <dir>]`);
+  }
+  if (!stack) throw new Error("usage: npm run render -- --stack <name> [--out <dir>]");
+  return { stack, ...(out ? { out } : {}) };
+}
+
+async function main(): Promise<void> {
+  const { stack, out } = parseArgs(process.argv.slice(2));
+  const root = projectRoot();
+  const outDir = path.resolve(out ?? path.join(root, "rendered", stack));
+  process.stderr.write(`render: evaluating stack ${stack} offline\n`);
+  const files = await renderToMap(stack, root);
+  writeRender(files, outDir);
+  process.stderr.write(`render: wrote ${files.size} files to ${path.relative(process.cwd(), outDir) || "."}\n`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError || err instanceof StackFileError) process.stderr.write(`render: ${err.message}\n`);
+    else process.stderr.write(`render: failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

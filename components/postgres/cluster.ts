@@ -1,0 +1,82 @@
+// The external database of GitLab: one primary and its streaming standbys, with pg_hba rules and
+// slots derived from the hosts' roles, and passwords from config secrets or generated.
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { PostgresConfig } from "../config/schema";
+import type { HostTarget } from "../host/target";
+import { PostgresPrimary } from "./primary";
+import { renderPgHba, renderPostgresConf, slotName } from "./render";
+import { PostgresStandby } from "./standby";
+
+export interface PostgresClusterArgs {
+  readonly postgres: PostgresConfig;
+  readonly primary: HostTarget;
+  readonly standbys: readonly HostTarget[];
+  /** Hosts whose GitLab connects as the gitlab role. */
+  readonly gitlabHosts: readonly HostTarget[];
+  /** From config secrets; generated (and kept in state) when absent. */
+  readonly replicationPassword?: pulumi.Input<string>;
+  readonly gitlabPassword?: pulumi.Input<string>;
+}
+
+/** Addresses a host's connections come from: its address and any declared source addresses. */
+const clientOf = (h: HostTarget) => ({ host: h.name, addresses: [h.config.address, ...h.config.sourceAddresses] });
+
+export class PostgresCluster extends pulumi.ComponentResource {
+  public readonly primary: PostgresPrimary;
+  public readonly standbys: readonly PostgresStandby[];
+  /** Password of the gitlab role, for GitLab's database settings (secret). */
+  public readonly gitlabPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: PostgresClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("gitlab-ha:postgres:Cluster", name, {}, opts);
+    const pg = args.postgres;
+    const password = (suffix: string, given?: pulumi.Input<string>) =>
+      given !== undefined
+        ? pulumi.secret(given)
+        : new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this }).result;
+    const replicationPassword = password("replication-password", args.replicationPassword);
+    this.gitlabPassword = password("gitlab-password", args.gitlabPassword);
+
+    const dbHosts = [args.primary, ...args.standbys];
+    const common = {
+      postgres: pg,
+      postgresConf: renderPostgresConf(pg),
+      pgHba: renderPgHba({
+        database: pg.database,
+        gitlabUser: pg.gitlabUser,
+        replicationUser: pg.replicationUser,
+        replicationPeers: dbHosts.map(clientOf),
+        gitlabClients: args.gitlabHosts.map(clientOf),
+      }),
+    };
+    this.primary = new PostgresPrimary(
+      `${name}-${args.primary.name}`,
+      {
+        ...common,
+        host: args.primary,
+        replicationPassword,
+        gitlabPassword: this.gitlabPassword,
+        slots: args.standbys.map((s) => slotName(s.name)),
+      },
+      { parent: this },
+    );
+    this.standbys = args.standbys.map(
+      (s) =>
+        new PostgresStandby(
+          `${name}-${s.name}`,
+          {
+            ...common,
+            host: s,
+            primary: this.primary.endpoint,
+            primaryReady: this.primary.ready,
+            replicationPassword,
+            slot: slotName(s.name),
+            ...(pg.rebuildStandbys[s.name] ? { rebuildToken: pg.rebuildStandbys[s.name] } : {}),
+          },
+          { parent: this },
+        ),
+    );
+    this.registerOutputs({ endpoint: this.primary.endpoint });
+  }
+}

@@ -1,0 +1,75 @@
+// A streaming standby: built once from the primary with pg_basebackup -R on its own slot, then
+// configured like the primary so that it can take over.
+import * as pulumi from "@pulumi/pulumi";
+import type { remote } from "@pulumi/command";
+import { hostCommand } from "../host/command";
+import { HostFile } from "../host/file";
+import { renderPgpassLine } from "./render";
+import { configureAndRun, installStep, layoutOf, PostgresServerArgs, serverVars } from "./server";
+
+export interface PostgresStandbyArgs extends PostgresServerArgs {
+  /** The primary to replicate from. */
+  readonly primary: { readonly host: string; readonly port: number };
+  /** Step after which the primary accepts the replication role on this standby's slot. */
+  readonly primaryReady: pulumi.Resource;
+  /** Password of `postgres.replicationUser` (a Pulumi secret). */
+  readonly replicationPassword: pulumi.Input<string>;
+  /** This standby's physical replication slot on the primary. */
+  readonly slot: string;
+  /** postgres.rebuildStandbys entry for this host, if any. */
+  readonly rebuildToken?: string;
+}
+
+export class PostgresStandby extends pulumi.ComponentResource {
+  public readonly slot: string;
+  public readonly ready: remote.Command;
+
+  constructor(name: string, args: PostgresStandbyArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("gitlab-ha:postgres:Standby", name, {}, opts);
+    const pg = args.postgres;
+    const l = layoutOf(args);
+    const install = installStep(name, args, this);
+    const pgpass = new HostFile(
+      `${name}-pgpass`,
+      {
+        host: args.host,
+        path: `${l.home}/.pgpass`,
+        content: pulumi
+          .output(args.replicationPassword)
+          .apply((pw) => renderPgpassLine(args.primary.host, args.primary.port, "replication", pg.replicationUser, pw)),
+        secret: true,
+        mode: "0600",
+        owner: "postgres",
+        group: "postgres",
+        removeOnDelete: true,
+      },
+      { parent: this, dependsOn: [install] },
+    );
+    const basebackup = hostCommand(
+      `${name}-basebackup`,
+      {
+        host: args.host,
+        script: {
+          description: `build the standby ${args.host.name} from ${args.primary.host} unless it is one already`,
+          vars: {
+            ...serverVars(args),
+            HOST_NAME: args.host.name,
+            PRIMARY_HOST: args.primary.host,
+            PRIMARY_PORT: args.primary.port,
+            REPLICATION_USER: pg.replicationUser,
+            SLOT: args.slot,
+            CHECKPOINT: pg.basebackup.checkpoint,
+            MAX_RATE: pg.basebackup.maxRate ?? "",
+            REBUILD_TOKEN: args.rebuildToken ?? "",
+          },
+          bodies: ["components/postgres/scripts/basebackup.sh"],
+        },
+      },
+      // Destroys nothing it did not create, but must never run twice at once for one host.
+      { parent: this, dependsOn: [pgpass, args.primaryReady], deleteBeforeReplace: true },
+    );
+    this.ready = configureAndRun(name, args, basebackup, this);
+    this.slot = args.slot;
+    this.registerOutputs({ slot: this.slot });
+  }
+}
