@@ -80,14 +80,18 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<Evaluation> {
     const programPath = require.resolve(path.resolve(__dirname, "..", "..", "index"));
     delete require.cache[programPath];
     const program = require(programPath) as () => Promise<Record<string, unknown>>;
-    const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => {
+    // The program's return value, kept as it is: the stack's own output is all-unknown as soon as
+    // one value in it is unknown (a password generated at `up` time, in a preview).
+    let returned: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((a) => {
         recorded.push({ type: a.type, name: a.name, custom: !(a.resource instanceof pulumi.ComponentResource), props: a.props, opts: a.opts });
         return undefined;
       });
-      return program();
+      returned = (await program()) ?? {};
+      return returned;
     });
-    outputs = (await resolveDisplay(stackOutputs ?? {})) as Record<string, unknown>;
+    outputs = (await resolveDisplay(returned)) as Record<string, unknown>;
   } finally {
     process.chdir(cwd);
   }

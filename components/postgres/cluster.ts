@@ -31,10 +31,9 @@ export class PostgresCluster extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("gitlab-ha:postgres:Cluster", name, {}, opts);
     const pg = args.postgres;
+    // Secret in every case: a provider that forgot to mark `result` secret cannot leak it.
     const password = (suffix: string, given?: pulumi.Input<string>) =>
-      given !== undefined
-        ? pulumi.secret(given)
-        : new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this }).result;
+      pulumi.secret(given ?? new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this }).result);
     const replicationPassword = password("replication-password", args.replicationPassword);
     this.gitlabPassword = password("gitlab-password", args.gitlabPassword);
 
