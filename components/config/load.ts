@@ -85,19 +85,24 @@ function isUnsetDefault(key: string, value: unknown): boolean {
   return key === "lab" && !!value && typeof value === "object" && Object.keys(value).length === 0;
 }
 
-/** Reads the running stack's config from the Pulumi runtime (CLI, mocks or the offline render). */
-export function readRuntimeConfig(): RawStackConfig {
+/** The config map as the CLI hands it to the program (full keys, objects as JSON text). */
+export function rawConfig(all: Readonly<Record<string, string>>, isSecret: (fullKey: string) => boolean): RawStackConfig {
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
-  // isConfigSecret is exported by the runtime but marked internal; a unit test pins its presence.
-  const isSecret = (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret;
-  for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
+  for (const [fullKey, text] of Object.entries(all)) {
     const [ns, key] = splitKey(fullKey);
     if (ns !== NAMESPACE) continue;
     if (isSecret(fullKey)) secretKeys.add(key);
     values[key] = key in SECRET_KEYS ? text : parseJsonish(text);
   }
   return { values, secretKeys };
+}
+
+/** Reads the running stack's config from the Pulumi runtime (CLI, mocks or the offline render). */
+export function readRuntimeConfig(): RawStackConfig {
+  // isConfigSecret is exported by the runtime but marked internal; a unit test pins its presence.
+  const isSecret = (pulumi.runtime as unknown as { isConfigSecret(k: string): boolean }).isConfigSecret;
+  return rawConfig(pulumi.runtime.allConfig(), isSecret);
 }
 
 /** The stack's validated config: what index.ts composes from. */

@@ -42,7 +42,8 @@ export class HostFile extends pulumi.ComponentResource {
           ? { onDelete: { description: `remove ${args.path} from ${args.host.name}`, vars, bodies: ["components/host/scripts/remove-file.sh"] } }
           : {}),
       },
-      { parent: this },
+      // The engine does not pass a component's dependsOn to its children: hand it down.
+      { parent: this, ...(opts.dependsOn ? { dependsOn: opts.dependsOn } : {}) },
     );
     this.registerOutputs({ contentHash: this.contentHash });
   }

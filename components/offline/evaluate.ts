@@ -85,6 +85,8 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<Evaluation> {
     let returned: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((a) => {
+        // A reference to an existing resource (rehydrated from a URN) is no declaration.
+        if (a.opts.urn) return undefined;
         recorded.push({ type: a.type, name: a.name, custom: !(a.resource instanceof pulumi.ComponentResource), props: a.props, opts: a.opts });
         return undefined;
       });
@@ -92,6 +94,9 @@ export async function evaluateProgram(o: EvaluateOptions): Promise<Evaluation> {
       return returned;
     });
     outputs = (await resolveDisplay(returned)) as Record<string, unknown>;
+    // Let the program's last registrations (component outputs) finish before the next evaluation
+    // replaces the mocks; waitForRPCs is exported by the runtime but marked internal.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   } finally {
     process.chdir(cwd);
   }

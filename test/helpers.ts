@@ -1,0 +1,33 @@
+// Shared by the tests: evaluate a stack file of the repository under mocks, as the render does.
+import { execFileSync } from "node:child_process";
+import { projectRoot } from "../components/host/assets";
+import { evaluateProgram, Evaluation, EvaluatedResource } from "../components/offline/evaluate";
+import { readStackFile } from "../components/offline/stack-file";
+
+export const ROOT = projectRoot();
+
+export async function evaluateStack(
+  stackFile: string,
+  o: { overrides?: Record<string, unknown>; preview?: boolean; computed?: (type: string, name: string) => Record<string, unknown> } = {},
+): Promise<Evaluation> {
+  const file = readStackFile(ROOT, stackFile, o.overrides);
+  return evaluateProgram({ ...file, projectDir: ROOT, preview: o.preview ?? true, ...(o.computed ? { computed: o.computed } : {}) });
+}
+
+export const byName = (e: Evaluation, name: string): EvaluatedResource => {
+  const r = e.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource named ${name}; have ${e.resources.map((x) => x.name).join(", ")}`);
+  return r;
+};
+
+export const commandsOf = (e: Evaluation) => e.resources.filter((r) => r.type === "command:remote:Command");
+
+/** Runs shellcheck on a script; returns its findings (empty when clean). */
+export function shellcheck(script: string): string {
+  try {
+    execFileSync("shellcheck", ["-s", "bash", "-"], { input: script, stdio: ["pipe", "pipe", "pipe"] });
+    return "";
+  } catch (e) {
+    return String((e as { stdout?: Buffer }).stdout ?? e);
+  }
+}

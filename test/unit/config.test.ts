@@ -1,0 +1,184 @@
+// The stack config model: defaults, the repository's stacks, and every kind of bad input, each
+// reported with its key path in one error before anything is created.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, rawConfig, validateConfig } from "../../components/config/load";
+import type { ConfigIssue } from "../../components/config/rules";
+import { readStackFile } from "../../components/offline/stack-file";
+import { ROOT } from "../helpers";
+
+type Values = Record<string, unknown>;
+
+const base = (): Values => ({
+  hosts: [
+    { name: "db1", address: "10.0.0.1", roles: ["postgres-primary"] },
+    { name: "db2", address: "10.0.0.2", roles: ["postgres-standby"] },
+    { name: "gl1", address: "10.0.0.3", roles: ["gitlab"] },
+  ],
+  ssh: { agent: true },
+});
+
+const validate = (values: Values, secretKeys: string[] = []) => validateConfig({ values, secretKeys: new Set(secretKeys) });
+
+function issuesOf(values: Values, secretKeys: string[] = []): ConfigIssue[] {
+  try {
+    validate(values, secretKeys);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    return [...e.issues];
+  }
+  return [];
+}
+
+/** Asserts that an issue exists at `path` whose message matches `pattern`. */
+function assertIssue(issues: ConfigIssue[], path: string, pattern: RegExp): void {
+  const at = issues.filter((i) => i.path === path);
+  assert.ok(at.length > 0, `no issue at ${path}; issues: ${JSON.stringify(issues)}`);
+  assert.ok(at.some((i) => pattern.test(i.message)), `issue at ${path} does not match ${pattern}: ${JSON.stringify(at)}`);
+}
+
+const withHost = (i: number, patch: Values): Values => {
+  const v = base();
+  const hosts = v.hosts as Values[];
+  hosts[i] = { ...hosts[i], ...patch };
+  return v;
+};
+
+describe("stack config", () => {
+  it("fills every default from the schema", () => {
+    const { config } = validate(base());
+    assert.equal(config.postgres.version, 16);
+    assert.equal(config.postgres.port, 5432);
+    assert.equal(config.postgres.database, "gitlabhq_production");
+    assert.equal(config.postgres.replicationUser, "backup");
+    assert.deepEqual(config.postgres.extensions, ["pg_trgm", "btree_gist", "plpgsql"]);
+    assert.equal(config.hosts[0]!.os, "debian-12");
+    assert.equal(config.ssh.user, "root");
+    assert.equal(config.ssh.port, 22);
+    assert.equal(config.lab, undefined);
+  });
+
+  for (const stack of ["prod", "lab"]) {
+    it(`accepts the repository's ${stack} stack as the CLI would pass it`, () => {
+      const file = readStackFile(ROOT, stack);
+      const { config } = validateConfig(rawConfig(file.config, (k) => file.secretKeys.includes(k)));
+      assert.ok(config.hosts.some((h) => h.roles.includes("postgres-primary")));
+      assert.ok(config.hosts.some((h) => h.roles.includes("postgres-standby")));
+      assert.equal(config.lab !== undefined, stack === "lab");
+    });
+  }
+
+  it("treats Pulumi.yaml's unset markers as unset", () => {
+    const { secrets, config } = validate({ ...base(), lab: {}, sshPrivateKey: "", postgresGitlabPassword: "" });
+    assert.equal(config.lab, undefined);
+    assert.deepEqual(Object.keys(secrets), []);
+  });
+
+  it("reports unknown keys at every level", () => {
+    const v = withHost(0, { colour: "blue" });
+    v.bogus = 1;
+    v.postgres = { verison: 16 };
+    const issues = issuesOf(v);
+    assertIssue(issues, "bogus", /unknown config key/);
+    assertIssue(issues, "hosts[0].colour", /unknown key/);
+    assertIssue(issues, "postgres.verison", /unknown key/);
+  });
+
+  it("reports wrong types and malformed values with their paths", () => {
+    const v = withHost(0, { address: "10.0.0.300", ssh: { port: "22" } });
+    v.postgres = { version: "sixteen", port: 70000 };
+    const issues = issuesOf(v);
+    assertIssue(issues, "hosts[0].address", /IPv4 or IPv6/);
+    assertIssue(issues, "hosts[0].ssh.port", /number/);
+    assertIssue(issues, "postgres.version", /number/);
+    assertIssue(issues, "postgres.port", /1 to 65535/);
+  });
+
+  it("reports duplicate host names, addresses and SSH endpoints", () => {
+    const issues = issuesOf(withHost(1, { name: "db1", address: "10.0.0.1" }));
+    assertIssue(issues, "hosts[1].name", /duplicate host name 'db1'.*hosts\[0\]\.name/);
+    assertIssue(issues, "hosts[1].address", /duplicate address '10\.0\.0\.1'/);
+    assertIssue(issues, "hosts[1].ssh", /duplicate SSH endpoint/);
+  });
+
+  it("reports a standby or GitLab host without a primary, and two primaries", () => {
+    const noPrimary = issuesOf(withHost(0, { roles: ["gitlab"] }));
+    assertIssue(noPrimary, "hosts[1].roles", /postgres-standby needs a host with role postgres-primary/);
+    assertIssue(noPrimary, "hosts[0].roles", /gitlab host needs a host with role postgres-primary/);
+    const two = issuesOf(withHost(1, { roles: ["postgres-primary"] }));
+    assertIssue(two, "hosts[1].roles", /only one host may have role postgres-primary/);
+    assertIssue(issuesOf(withHost(0, { roles: ["postgres-primary", "postgres-primary"] })), "hosts[0].roles[1]", /listed twice/);
+  });
+
+  it("reports a role given to an undeclared host", () => {
+    const v = base();
+    v.postgres = { rebuildStandbys: { ghost: "2026-11-25", gl1: "x" } };
+    const issues = issuesOf(v);
+    assertIssue(issues, "postgres.rebuildStandbys.ghost", /not declared in hosts/);
+    assertIssue(issues, "postgres.rebuildStandbys.gl1", /does not have role postgres-standby/);
+  });
+
+  it("reports a PostgreSQL version the hosts' OS cannot install", () => {
+    const old = base();
+    old.postgres = { version: 12 };
+    assertIssue(issuesOf(old), "postgres.version", /PostgreSQL 12 cannot be installed from pgdg on hosts\[0\] \(debian-12\); available there: 13, 14/);
+    const distro = base();
+    distro.postgres = { version: 16, packageSource: "distribution" };
+    assertIssue(issuesOf(distro), "postgres.version", /from distribution on hosts\[0\] \(debian-12\); available there: 15$/);
+    const el = withHost(1, { os: "el9" });
+    el.postgres = { version: 16, packageSource: "distribution" };
+    assertIssue(issuesOf(el), "postgres.version", /hosts\[1\] \(el9\); use packageSource 'pgdg'/);
+    assertIssue(issuesOf(withHost(0, { os: "centos-7" })), "hosts[0].os", /expected one of/);
+  });
+
+  it("lists every problem in one error", () => {
+    const v = withHost(1, { name: "db1", address: "nope" });
+    v.bogus = true;
+    v.postgres = { version: 9, settings: { wal_level: "minimal" } };
+    try {
+      validate(v);
+      assert.fail("expected a ConfigError");
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      for (const path of ["bogus", "hosts[1].name", "hosts[1].address", "postgres.version", "postgres.settings.wal_level"]) {
+        assert.match(e.message, new RegExp(`  - ${path.replace(/[[\].]/g, "\\$&")}: `), `message lacks ${path}:\n${e.message}`);
+      }
+      assert.match(e.message, /^Invalid stack configuration \(\d+ problems\); nothing was changed:/);
+    }
+  });
+
+  it("requires secrets to be secure values, and nothing else to be", () => {
+    const v = { ...base(), postgresGitlabPassword: "hunter2hunter2", postgres: {} };
+    const issues = issuesOf(v, ["postgres"]);
+    assertIssue(issues, "postgresGitlabPassword", /must be a secret: pulumi config set --secret postgresGitlabPassword/);
+    assertIssue(issues, "postgres", /holds a secure value/);
+    const { secrets } = validate({ ...base(), postgresGitlabPassword: "hunter2hunter2" }, ["postgresGitlabPassword"]);
+    assert.ok(pulumi.Output.isInstance(secrets.postgresGitlabPassword));
+  });
+
+  it("requires exactly one SSH credential, and a key for lab stacks", () => {
+    assertIssue(issuesOf({ ...base(), ssh: {} }), "ssh", /expected one SSH credential/);
+    assertIssue(issuesOf({ ...base(), sshPrivateKey: "k" }, ["sshPrivateKey"]), "ssh", /got the secret sshPrivateKey and ssh.agent/);
+    const lab = { ...base(), lab: { network: { name: "n", subnet: "10.0.0.0/24" } } };
+    const issues = issuesOf(lab);
+    assertIssue(issues, "ssh.agent", /lab stack/);
+    assertIssue(issues, "hosts[0].ssh.port", /published SSH port/);
+    const outside = withHost(0, { address: "10.9.0.1", ssh: { port: 2201 } });
+    outside.lab = { network: { name: "n", subnet: "10.0.0.0/24" } };
+    outside.ssh = { privateKeyFile: "k" };
+    assertIssue(issuesOf(outside), "hosts[0].address", /inside lab.network.subnet 10.0.0.0\/24/);
+  });
+
+  it("keeps managed PostgreSQL settings out of postgres.settings", () => {
+    const v = base();
+    v.postgres = { settings: { wal_level: "minimal", work_mem: "64MB" } };
+    const issues = issuesOf(v);
+    assertIssue(issues, "postgres.settings.wal_level", /managed by the program/);
+    assert.equal(issues.length, 1);
+  });
+
+  it("relies on the runtime's isConfigSecret (internal API), which must exist", () => {
+    assert.equal(typeof (pulumi.runtime as unknown as Record<string, unknown>).isConfigSecret, "function");
+  });
+});
