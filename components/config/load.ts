@@ -113,7 +113,11 @@ export function loadStackConfig(): LoadedConfig {
 /** Reads a secret from a file named in config, relative to the project directory. */
 export function readSecretFile(file: string, key: string): pulumi.Output<string> {
   const full = path.resolve(file);
-  if (!fs.existsSync(full)) throw new ConfigError([{ path: key, message: `file ${file} does not exist` }]);
+  if (!fs.existsSync(full)) {
+    // A preview (or the offline render) on a machine without the key still shows the plan.
+    if (pulumi.runtime.isDryRun()) return pulumi.secret(pulumi.unknown as unknown as string);
+    throw new ConfigError([{ path: key, message: `file ${file} does not exist` }]);
+  }
   return pulumi.secret(fs.readFileSync(full, "utf8"));
 }
 

@@ -6,13 +6,13 @@ import type { HostTarget } from "./target";
 
 export interface HostCommandArgs {
   readonly host: HostTarget;
-  readonly script: HostScript;
+  readonly script: Omit<HostScript, "host">;
   /** Fed to the script's stdin; the only channel for secrets. */
   readonly stdin?: pulumi.Input<string>;
   /** Values whose change must re-run the step (e.g. hashes of files it applies). */
   readonly triggers?: pulumi.Input<unknown>[];
   /** Script run when the resource is deleted. */
-  readonly onDelete?: HostScript;
+  readonly onDelete?: Omit<HostScript, "host">;
   /** Set when stdin or output may carry a secret: nothing of the command's output is logged. */
   readonly sensitive?: boolean;
 }
@@ -23,8 +23,8 @@ export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.Cu
     name,
     {
       connection: host.connection,
-      create: commandLine(script, host.sudo),
-      ...(args.onDelete ? { delete: commandLine(args.onDelete, host.sudo) } : {}),
+      create: commandLine({ ...script, host: host.name }, host.sudo),
+      ...(args.onDelete ? { delete: commandLine({ ...args.onDelete, host: host.name }, host.sudo) } : {}),
       ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
       ...(args.triggers ? { triggers: args.triggers } : {}),
       logging: args.sensitive ? "none" : "stdoutAndStderr",

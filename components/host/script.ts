@@ -20,6 +20,8 @@ const DELIMITER = "GITLAB_HA_SCRIPT";
 export interface HostScript {
   /** One line saying what the step does, shown as the script's first comment. */
   readonly description: string;
+  /** The host it runs on, named in the script's header (the render groups commands by it). */
+  readonly host: string;
   readonly vars: Readonly<Record<string, ShellValue>>;
   /** Paths of step bodies, from the project root; concatenated in order. */
   readonly bodies: readonly string[];
@@ -31,7 +33,7 @@ export function renderScript(s: HostScript): string {
   // Callers pass a host's common variables; only those the code reads are written.
   const used = (k: string) => code.some((c) => new RegExp(`\\$\\{?${k}\\b`).test(c));
   const vars = Object.entries(s.vars).filter(([k]) => used(k)).map(([k, v]) => assignment(k, v));
-  const text = ["set -euo pipefail", `# gitlab-ha: ${s.description}`, ...vars, ...code].join("\n");
+  const text = ["set -euo pipefail", `# gitlab-ha: ${s.description}`, `# host: ${s.host}`, ...vars, ...code].join("\n");
   if (text.split("\n").includes(DELIMITER)) throw new Error(`script contains its own delimiter ${DELIMITER}`);
   return text + "\n";
 }
@@ -48,4 +50,9 @@ export function commandLine(s: HostScript, sudo: boolean): string {
 export function scriptOf(command: string): string | undefined {
   const m = /<<'GITLAB_HA_SCRIPT'\n([\s\S]*?)\nGITLAB_HA_SCRIPT\n\)"$/.exec(command);
   return m ? m[1] + "\n" : undefined;
+}
+
+/** The host named in a command line's script header. */
+export function hostOf(command: string): string | undefined {
+  return /^# host: (\S+)$/m.exec(command)?.[1];
 }

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackConfig } from "../config/load";
 import { projectRoot } from "../host/assets";
+import { hostOf } from "../host/script";
 import { ensureContainer, ensureNetwork, removeContainer, removeNetwork } from "./docker-driver";
 import { evaluateProgram, EvaluatedResource, Evaluation } from "./evaluate";
 import { topologicalOrder } from "./graph";
@@ -97,7 +98,6 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
   log(`evaluating stack ${o.stack ?? o.stackFile}`);
   const evaluation = await evaluateForApply(o, state);
   const engine = loadStackConfig().config.lab?.dockerHost ?? "unix:///var/run/docker.sock";
-  const hostByEndpoint = hostNames();
   const order = topologicalOrder(evaluation.resources);
   const ran: StepReport[] = [];
   const skipped: string[] = [];
@@ -111,7 +111,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
       continue;
     }
     const started = Date.now();
-    const host = r.type === "command:remote:Command" ? hostByEndpoint(r.values.connection as Connection) : undefined;
+    const host = r.type === "command:remote:Command" ? hostOf(String(r.values.create)) : undefined;
     log(`[${i + 1}/${order.length}] ${host ? `${host}: ` : ""}${r.name}`);
     const changes = await execute(r, { engine, projectDir, hash, host });
     state.resources[r.id] = { hash, ...(r.type === "docker:index/container:Container" ? { container: String(r.values.name) } : {}) };
@@ -148,14 +148,6 @@ export async function destroyStack(o: ApplyOptions): Promise<void> {
     }
   }
   fs.rmSync(o.stateFile, { force: true });
-}
-
-function hostNames(): (c: Connection) => string {
-  const { config } = loadStackConfig();
-  return (c) => {
-    const h = config.hosts.find((x) => (x.ssh.port ?? config.ssh.port) === c.port && (x.ssh.host ?? config.lab?.sshBindAddress ?? x.address) === c.host);
-    return h?.name ?? `${c.host}:${c.port}`;
-  };
 }
 
 interface Context {

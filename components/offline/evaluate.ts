@@ -147,36 +147,35 @@ interface OutputInternals {
   resources(): Set<pulumi.Resource>;
 }
 
-async function walk(value: unknown, leaf: (v: unknown, secret: boolean, known: boolean) => unknown, secret = false): Promise<unknown> {
+/**
+ * Resolves inputs. "display": a secret Output shows as one "[secret]" (as Pulumi shows it) and an
+ * unknown as "[unknown]"; "values": everything in clear, unknowns left out.
+ */
+async function walk(value: unknown, mode: "display" | "values"): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
     const o = value as unknown as OutputInternals;
-    const [known, isSecret] = await Promise.all([o.isKnown, o.isSecret]);
-    const inner = known ? await o.promise(true) : undefined;
-    if (!known) return leaf(undefined, secret || isSecret, false);
-    return walk(inner, leaf, secret || isSecret);
+    const [known, secret] = await Promise.all([o.isKnown, o.isSecret]);
+    if (mode === "display" && secret) return SECRET;
+    if (!known) return mode === "display" ? UNKNOWN : undefined;
+    return walk(await o.promise(true), mode);
   }
-  if (value instanceof Promise) return walk(await value, leaf, secret);
-  if (pulumi.isUnknown(value)) return leaf(undefined, secret, false);
+  if (value instanceof Promise) return walk(await value, mode);
+  if (pulumi.isUnknown(value)) return mode === "display" ? UNKNOWN : undefined;
   if (pulumi.Resource.isInstance(value)) return idOf(value);
-  if (Array.isArray(value)) return Promise.all(value.map((v) => walk(v, leaf, secret)));
+  if (Array.isArray(value)) return Promise.all(value.map((v) => walk(v, mode)));
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const w = await walk(v, leaf, secret);
+      const w = await walk(v, mode);
       if (w !== undefined) out[k] = w;
     }
     return out;
   }
-  return leaf(value, secret, true);
+  return value;
 }
 
-export function resolveDisplay(value: unknown): Promise<unknown> {
-  return walk(value, (v, secret, known) => (secret ? SECRET : known ? v : UNKNOWN));
-}
-
-function resolveValues(value: unknown): Promise<unknown> {
-  return walk(value, (v) => v);
-}
+export const resolveDisplay = (value: unknown) => walk(value, "display");
+const resolveValues = (value: unknown) => walk(value, "values");
 
 async function collectDependencies(value: unknown): Promise<string[]> {
   const found = new Set<pulumi.Resource>();

@@ -3,7 +3,7 @@
 // would do (default rendered/<name>/). An invalid config writes nothing and exits non-zero.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError, loadStackConfig } from "../config/load";
+import { ConfigError } from "../config/load";
 import { projectRoot } from "../host/assets";
 import { evaluateProgram } from "./evaluate";
 import { renderStack } from "./render";
@@ -11,9 +11,7 @@ import { readStackFile, StackFileError } from "./stack-file";
 
 export async function renderToMap(stack: string, projectDir = projectRoot()): Promise<Map<string, string>> {
   const file = readStackFile(projectDir, stack);
-  const evaluation = await evaluateProgram({ ...file, projectDir, preview: true });
-  // The runtime still holds this stack's config: read it back exactly as the program did.
-  return renderStack(evaluation, loadStackConfig().config);
+  return renderStack(await evaluateProgram({ ...file, projectDir, preview: true }));
 }
 
 /** Replaces `outDir` with the rendered files (written beside it first, then swapped in). */

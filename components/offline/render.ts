@@ -1,8 +1,7 @@
 // The offline render: what a stack would create, laid out for pull-request review. Pure: from an
 // evaluation and the stack's config to a map of relative file paths to contents.
 import * as YAML from "yaml";
-import type { StackConfig } from "../config/schema";
-import { sshEndpoint } from "../host/target";
+import { hostOf as hostInHeader } from "../host/script";
 import { SECRET, type Evaluation, type EvaluatedResource } from "./evaluate";
 import { dependencies, topologicalOrder } from "./graph";
 
@@ -12,26 +11,17 @@ const HOST_FILE = "gitlab-ha:host:File";
 
 const yaml = (v: unknown) => YAML.stringify(v, { lineWidth: 0, blockQuote: "literal" });
 
-/** The host a remote command runs on, by its SSH endpoint. */
-function hostIndex(config: StackConfig): (r: EvaluatedResource) => string {
-  const byEndpoint = new Map(config.hosts.map((h) => {
-    const e = sshEndpoint(config, h);
-    return [`${e.host}:${e.port}`, h.name] as const;
-  }));
-  return (r) => {
-    // The command provider marks the whole connection secret; host and port are not secrets.
-    const c = r.values.connection as { host?: string; port?: number } | undefined;
-    const name = byEndpoint.get(`${c?.host}:${c?.port ?? 22}`);
-    if (!name) throw new Error(`${r.id}: connection ${c?.host}:${c?.port} matches no configured host`);
-    return name;
-  };
+/** The host a remote command runs on, from its script header. */
+function hostOf(r: EvaluatedResource): string {
+  const host = hostInHeader(String(r.display.create));
+  if (!host) throw new Error(`${r.id}: its command names no host`);
+  return host;
 }
 
-export function renderStack(evaluation: Evaluation, config: StackConfig): Map<string, string> {
+export function renderStack(evaluation: Evaluation): Map<string, string> {
   const files = new Map<string, string>();
   const { resources } = evaluation;
   const deps = dependencies(resources);
-  const hostOf = hostIndex(config);
 
   files.set(
     "resources.yaml",
