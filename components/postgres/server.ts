@@ -36,8 +36,12 @@ export function serverVars(args: PostgresServerArgs): Record<string, ShellValue>
     DATA_DIR: l.dataDirectory,
     CONF_DIR: l.configDirectory,
     SERVICE: l.service,
+    MANAGED_CONF: managedConfPath(l),
   };
 }
+
+/** The program's own settings file, included from postgresql.conf. */
+export const managedConfPath = (l: PostgresLayout) => `${l.configDirectory}/conf.d/50-gitlab-ha.conf`;
 
 export function installStep(name: string, args: PostgresServerArgs, parent: pulumi.Resource): remote.Command {
   return hostCommand(
@@ -64,7 +68,7 @@ export function configureAndRun(name: string, args: PostgresServerArgs, after: p
     new HostFile(`${name}-${suffix}`, { host: args.host, path, content, mode, owner: "postgres", group: "postgres" }, { parent, dependsOn: [after] });
   const conf = new HostFile(
     `${name}-conf`,
-    { host: args.host, path: `${l.configDirectory}/conf.d/50-gitlab-ha.conf`, content: args.postgresConf, mode: "0640", owner: "postgres", group: "postgres", createDirectory: true },
+    { host: args.host, path: managedConfPath(l), content: args.postgresConf, mode: "0640", owner: "postgres", group: "postgres", createDirectory: true },
     { parent, dependsOn: [after] },
   );
   const hba = file("hba", `${l.configDirectory}/pg_hba.conf`, args.pgHba);

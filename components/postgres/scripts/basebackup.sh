@@ -49,3 +49,11 @@ if [ "$OS_FAMILY" = apt ] && [ ! -f "$CONF_DIR/postgresql.conf" ]; then
   pg_createcluster "$PG_VERSION" main -d "$DATA_DIR" -p "$PG_PORT" >/dev/null
   changed "registered $DATA_DIR as cluster $PG_VERSION/main"
 fi
+
+# A rebuild stops the server; when the program's configuration is already in place (a rebuild,
+# or EL layouts where the copy brings the primary's identical files) the server starts again
+# here, since the service step re-runs only when a configuration file changes.
+if [ -n "$reason" ] && [ -f "$MANAGED_CONF" ]; then
+  systemctl start "$SERVICE"
+  changed "started $SERVICE on the new base backup"
+fi

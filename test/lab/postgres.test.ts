@@ -1,0 +1,123 @@
+// The external database pair on real hosts: systemd containers with sshd and PostgreSQL,
+// converged over SSH by the program's own resources (see bed.ts). Steps build on each other.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { StepError } from "../../components/offline/apply";
+import { address, converge, generated, psql, resetLab, sh, waitFor } from "./bed";
+
+const DATA = "/var/lib/postgresql/15/main";
+const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
+const remoteRuns = (r: Awaited<ReturnType<typeof converge>>) => r.ran.filter((s) => s.host);
+const changesOf = (r: Awaited<ReturnType<typeof converge>>) => r.ran.flatMap((s) => s.changes.map((c) => `${s.host ?? "-"}: ${c}`));
+
+async function assertStreaming(): Promise<void> {
+  assert.equal(await psql("pgsq2", "SELECT pg_is_in_recovery()"), "t");
+  const rep = await waitFor("the standby to stream", 30, async () => {
+    const row = await psql("pgsql", "SELECT host(client_addr) || ' ' || state FROM pg_stat_replication");
+    return row === `${address("pgsq2")} streaming` ? row : undefined;
+  });
+  assert.equal(rep, `${address("pgsq2")} streaming`);
+  assert.equal(await psql("pgsql", "SELECT active FROM pg_replication_slots WHERE slot_name = 'gitlab_ha_pgsq2'"), "t");
+}
+
+async function loginAsGitlab(host: string): Promise<string> {
+  const conninfo = `host=${address("pgsql")} port=5432 user=gitlab dbname=gitlabhq_production`;
+  // The password travels on stdin, never in a command line.
+  return sh(host, `IFS= read -r PGPASSWORD; export PGPASSWORD; psql -X -At -d '${conninfo}' -c 'SELECT current_user' 2>&1 || true`, `${generated("postgres-gitlab-password")}\n`);
+}
+
+describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900_000 }, () => {
+  before(async () => {
+    await resetLab();
+  });
+  after(async () => {
+    if (!process.env.KEEP_LAB) await resetLab();
+  });
+
+  it("converges started hosts into a primary with a streaming standby", async () => {
+    const t0 = Date.now();
+    const report = await converge();
+    console.log(`# lab converge from scratch: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.ok(changesOf(report).some((c) => /pgsq2: built standby from .* on slot gitlab_ha_pgsq2/.test(c)), changesOf(report).join("\n"));
+    await assertStreaming();
+    await psql("pgsql", "CREATE TABLE probe (id int PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO probe VALUES (1);", "gitlabhq_production");
+    const t1 = Date.now();
+    await waitFor("the row on the standby", 10, async () =>
+      (await psql("pgsq2", "SELECT count(*) FROM probe", "gitlabhq_production")) === "1" ? true : undefined,
+    );
+    console.log(`# row visible on the standby after ${Date.now() - t1} ms`);
+  });
+
+  it("lets gitlab log in from the GitLab host only, with its extensions in place", async () => {
+    assert.equal(await loginAsGitlab("gitlab"), "gitlab");
+    assert.match(await loginAsGitlab("pgsq2"), /no pg_hba\.conf entry|rejects connection/);
+    assert.equal(
+      await psql("pgsql", "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension", "gitlabhq_production"),
+      "btree_gist,pg_trgm,plpgsql",
+    );
+    assert.equal(await psql("pgsql", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'gitlabhq_production'"), "gitlab");
+    assert.equal(await psql("pgsql", "SELECT rolreplication FROM pg_roles WHERE rolname = 'backup'"), "t");
+  });
+
+  it("changes nothing on a second converge, even when every command runs again", async () => {
+    const started = async () => [await psql("pgsql", "SELECT pg_postmaster_start_time()"), await psql("pgsq2", "SELECT pg_postmaster_start_time()")];
+    const before = await started();
+    const t0 = Date.now();
+    const again = await converge();
+    console.log(`# converge with nothing changed: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    assert.deepEqual(remoteRuns(again), [], "unchanged inputs must run nothing");
+    const forced = await converge({ force: true });
+    const commands = forced.evaluation.resources.filter((r) => r.type === "command:remote:Command").length;
+    assert.equal(remoteRuns(forced).length, commands, "a forced converge runs every command");
+    assert.deepEqual(changesOf(forced), []);
+    assert.deepEqual(await started(), before, "a server restarted");
+  });
+
+  it("keeps every row when converging again with data present", async () => {
+    await psql("pgsql", "CREATE TABLE keep AS SELECT g AS id FROM generate_series(1, 5000) g", "gitlabhq_production");
+    await converge({ force: true });
+    assert.equal(await psql("pgsql", "SELECT count(*) FROM keep", "gitlabhq_production"), "5000");
+    await waitFor("rows on the standby", 10, async () => ((await psql("pgsq2", "SELECT count(*) FROM keep", "gitlabhq_production").catch(() => "")) === "5000" ? true : undefined));
+  });
+
+  it("finishes a standby whose base backup was killed half-way", async () => {
+    await psql("pgsql", "CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 30) AS pad FROM generate_series(1, 60000) g", "gitlabhq_production");
+    // Throttled so that the copy is still running when it is killed.
+    const throttled = { basebackup: { maxRate: "8M" } };
+    // A fresh standby host: service stopped, data directory empty.
+    await sh("pgsq2", `systemctl stop postgresql@15-main && find ${DATA} -mindepth 1 -delete`);
+    const killed = converge({ postgres: throttled }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitFor("pg_basebackup to copy some files", 60, async () =>
+      Number(await sh("pgsq2", `[ -f ${MARKER} ] && pgrep -x pg_basebackup >/dev/null && du -sm ${DATA} | cut -f1`)) >= 2 ? true : undefined,
+    );
+    await sh("pgsq2", "pkill -KILL -x pg_basebackup");
+    const failure = await killed;
+    assert.ok(failure instanceof StepError && failure.resource.name === "postgres-pgsq2-basebackup", String(failure));
+    assert.equal(await sh("pgsq2", `[ -f ${MARKER} ] && [ -f ${DATA}/PG_VERSION ] && echo half`), "half");
+
+    // The next run, with the same config: the failed step runs again and finds the marker.
+    const report = await converge({ postgres: throttled });
+    assert.ok(changesOf(report).some((c) => c.includes("a previous base backup did not finish")), changesOf(report).join("\n"));
+    await assertStreaming();
+    assert.equal(await sh("pgsq2", `[ -f ${MARKER} ] && echo left || echo gone`), "gone");
+    await waitFor("bulk rows on the standby", 10, async () => ((await psql("pgsq2", "SELECT count(*) FROM bulk", "gitlabhq_production").catch(() => "")) === "60000" ? true : undefined));
+    assert.equal(await psql("pgsq2", "SELECT count(*) FROM keep", "gitlabhq_production"), "5000");
+  });
+
+  it("refuses to empty a standby that holds a working cluster until a rebuild is asked for", async () => {
+    await sh("pgsq2", "pg_ctlcluster 15 main promote");
+    await waitFor("promotion", 20, async () => ((await psql("pgsq2", "SELECT pg_is_in_recovery()")) === "f" ? true : undefined));
+    await psql("pgsq2", "CREATE TABLE only_here (id int)", "gitlabhq_production");
+    await assert.rejects(converge({ force: true }), (e: unknown) => e instanceof StepError && /refusing to empty it; set postgres\.rebuildStandbys\.pgsq2/.test(e.message));
+    assert.equal(await psql("pgsq2", "SELECT count(*) FROM only_here", "gitlabhq_production"), "0", "the promoted cluster must be untouched");
+
+    const rebuilt = await converge({ postgres: { rebuildStandbys: { pgsq2: "after-promotion" } } });
+    assert.ok(changesOf(rebuilt).some((c) => c.includes("asks for a rebuild (token after-promotion)")), changesOf(rebuilt).join("\n"));
+    await assertStreaming();
+    const same = await converge({ postgres: { rebuildStandbys: { pgsq2: "after-promotion" } }, force: true });
+    assert.deepEqual(changesOf(same), [], "the same token rebuilds only once");
+  });
+});
