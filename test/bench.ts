@@ -1,0 +1,82 @@
+// npm run bench: prints the project's performance figures as medians of several runs.
+// Targets (issue "Foundation"): render of prod < 2 s, render peak memory < 300 MB, lab from
+// started hosts to a streaming standby < 60 s, converge with nothing changed < 10 s.
+// Figures only: no threshold fails here; the lab figures need the machine set up (.ci/setup).
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { converge, resetLab } from "./lab/bed";
+import { ROOT } from "./helpers";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 3);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One render in a fresh node process, as `npm run render` runs it: wall time and peak RSS. */
+function renderOnce(stack: string): { seconds: number; mb: number; resources: number } {
+  const script = `
+    const t = process.hrtime.bigint();
+    require(${JSON.stringify(path.join(ROOT, "dist/components/offline/render-cli.js"))}).renderToMap(${JSON.stringify(stack)}).then((files) => {
+      const resources = (files.get("resources.yaml").match(/^- type: /gm) || []).length;
+      console.log(JSON.stringify({ seconds: Number(process.hrtime.bigint() - t) / 1e9, resources, maxRssKb: process.resourceUsage().maxRSS }));
+    });`;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const { resources, maxRssKb } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { resources: number; maxRssKb: number };
+  return { seconds: wall, mb: maxRssKb / 1024, resources };
+}
+
+function unitTestSeconds(): number {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ["--test", "dist/test/unit"], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`unit tests failed:\n${r.stdout.slice(-2000)}`);
+  return (Date.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  const rows: [string, string, string][] = [];
+  for (const stack of ["prod", "lab"]) {
+    const runs = Array.from({ length: RUNS }, () => renderOnce(stack));
+    rows.push([`render ${stack} (wall, fresh process)`, `${median(runs.map((r) => r.seconds)).toFixed(2)} s`, stack === "prod" ? "< 2 s" : ""]);
+    rows.push([`render ${stack} peak memory`, `${median(runs.map((r) => r.mb)).toFixed(0)} MB`, "< 300 MB"]);
+    rows.push([`resources in ${stack}`, String(runs[0]!.resources), ""]);
+  }
+  rows.push(["unit tests", `${unitTestSeconds().toFixed(1)} s`, ""]);
+
+  if (process.env.BENCH_SKIP_LAB !== "1") {
+    const fromStarted: number[] = [];
+    const unchanged: number[] = [];
+    const forced: number[] = [];
+    for (let i = 0; i < LAB_RUNS; i++) {
+      process.stderr.write(`bench: lab run ${i + 1}/${LAB_RUNS}\n`);
+      await resetLab();
+      const first = await converge();
+      // Hosts are started once their container step is done: count the remote steps only.
+      fromStarted.push(first.ran.filter((s) => s.host).reduce((a, s) => a + s.seconds, 0));
+      let t = Date.now();
+      await converge();
+      unchanged.push((Date.now() - t) / 1000);
+      t = Date.now();
+      await converge({ force: true });
+      forced.push((Date.now() - t) / 1000);
+    }
+    await resetLab();
+    rows.push(["lab: started hosts -> streaming standby", `${median(fromStarted).toFixed(1)} s`, "< 60 s"]);
+    rows.push(["lab: converge, nothing changed", `${median(unchanged).toFixed(1)} s`, "< 10 s"]);
+    rows.push(["lab: converge, every command re-run", `${median(forced).toFixed(1)} s`, ""]);
+  }
+
+  const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ["figure", "median", "target"][i]!.length));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
+  console.log(line(["figure", "median", "target"]));
+  console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
+  console.log(`(${RUNS} render runs, ${LAB_RUNS} lab runs)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
