@@ -4,7 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, readSecretFile } from "./components/config/load";
 import type { HostConfig, Role } from "./components/config/schema";
 import { hostTargets } from "./components/host/target";
+import { DrbdResource } from "./components/drbd/resource";
+import { Firewall } from "./components/firewall/firewall";
+import { Failover } from "./components/sentinel/failover";
 import { LabHosts } from "./components/lab/hosts";
+import { LabStandIns } from "./components/lab/stand-ins";
 import { PostgresCluster } from "./components/postgres/cluster";
 
 export = async () => {
@@ -19,10 +23,20 @@ export = async () => {
     : undefined;
 
   // With ssh.agent the command provider uses $SSH_AUTH_SOCK itself.
-  const targets = hostTargets(config, sshPrivateKey ? { privateKey: sshPrivateKey } : {}, (h) =>
-    lab ? [lab.containers.get(h.name)!] : [],
-  );
-  const withRole = (role: Role) => config.hosts.filter((h: HostConfig) => h.roles.includes(role)).map((h) => targets.get(h.name)!);
+  const credential = sshPrivateKey ? { privateKey: sshPrivateKey } : {};
+  const containerOf = (h: HostConfig) => (lab ? [lab.containers.get(h.name)!] : []);
+  const hostsWith = (role: Role) => config.hosts.filter((h) => h.roles.includes(role));
+
+  // Lab hosts lack a spare disk and the operators' sentinel binary: stand-ins come first.
+  const labTargets = hostTargets(config, credential, containerOf);
+  const standIns = lab
+    ? new LabStandIns("lab-stand-ins", {
+        drbdDataNodes: hostsWith("drbd").map((h) => labTargets.get(h.name)!),
+        ...(config.failover.engine === "sentinel" ? { sentinelPath: config.failover.sentinel.execStart } : {}),
+      })
+    : undefined;
+  const targets = hostTargets(config, credential, (h) => [...containerOf(h), ...(standIns?.byHost.get(h.name) ?? [])]);
+  const withRole = (role: Role) => hostsWith(role).map((h) => targets.get(h.name)!);
 
   const [primary] = withRole("postgres-primary");
   const postgres = primary
@@ -36,6 +50,20 @@ export = async () => {
       })
     : undefined;
 
+  const drbd = config.drbd
+    ? new DrbdResource("drbd", { drbd: config.drbd, dataNodes: withRole("drbd"), tiebreakers: withRole("drbd-tiebreaker") })
+    : undefined;
+
+  if (drbd && config.drbd) {
+    new Failover("failover", {
+      failover: config.failover,
+      drbd: config.drbd,
+      nodes: withRole("drbd").map((host) => ({ host, after: drbd.ready.get(host.name)! })),
+    });
+  }
+
+  if (config.firewall.enabled) new Firewall("firewall", { stack: config, hosts: [...targets.values()] });
+
   return {
     ...(postgres && {
       database: {
@@ -46,6 +74,7 @@ export = async () => {
         password: postgres.gitlabPassword,
       },
     }),
+    ...(drbd && config.drbd && { drbd: { resource: config.drbd.resource, device: config.drbd.device, initialPrimary: config.drbd.initialPrimary } }),
     ...(lab && { labImage: lab.image }),
   };
 };

@@ -78,11 +78,11 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
 
 /**
  * Pulumi.yaml must give optional keys a default, or the CLI demands them from every stack: the
- * defaults there are "" (secrets) and {} (lab) and mean "not set". Real defaults live in schema.ts.
+ * defaults there are "" (secrets) and {} (lab, drbd) and mean "not set". Real defaults live in schema.ts.
  */
 function isUnsetDefault(key: string, value: unknown): boolean {
   if (key in SECRET_KEYS) return value === "";
-  return key === "lab" && !!value && typeof value === "object" && Object.keys(value).length === 0;
+  return (key === "lab" || key === "drbd") && !!value && typeof value === "object" && Object.keys(value).length === 0;
 }
 
 /** The config map as the CLI hands it to the program (full keys, objects as JSON text). */

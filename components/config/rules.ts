@@ -36,7 +36,6 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   const add = (path: string, message: string) => issues.push({ path, message });
   const hosts = arr(input.hosts).map((h, i) => ({ i, h: obj(h) ?? {} }));
   const pg = obj(input.postgres) ?? {};
-  const rolesOf = (h: Raw) => arr(h.roles).filter((r): r is string => typeof r === "string");
   const hostsWith = (role: string) => hosts.filter(({ h }) => rolesOf(h).includes(role));
 
   // Unique names, addresses and SSH endpoints.
@@ -114,12 +113,102 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
       : `expected one SSH credential, got ${ways.join(" and ")}`);
   }
 
+  drbdIssues(input, hosts, add);
+  portIssues(input, hosts, add);
+  const fw = obj(input.firewall) ?? {};
+  if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
+    add("firewall.adminNetworks", "expected at least one network: SSH (and Pulumi itself) is allowed only from these; set firewall.enabled: false to manage no firewall");
+  }
+
   const lab = obj(input.lab);
-  if (lab) {
+  if (lab && Object.keys(lab).length > 0) {
     if (sshDefaults.agent === true) add("ssh.agent", "a lab stack authorises its own key on the hosts it creates: use ssh.privateKeyFile or the secret sshPrivateKey");
     labIssues(lab, hosts, add);
   }
   return issues;
+}
+
+const rolesOf = (h: Raw) => arr(h.roles).filter((r): r is string => typeof r === "string");
+const isEmpty = (v: unknown) => !obj(v) || Object.keys(obj(v)!).length === 0;
+
+function drbdIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const drbd = isEmpty(input.drbd) ? undefined : obj(input.drbd)!;
+  const data = hosts.filter(({ h }) => rolesOf(h).includes("drbd"));
+  const tiebreakers = hosts.filter(({ h }) => rolesOf(h).includes("drbd-tiebreaker"));
+  const nodes = [...data, ...tiebreakers];
+  if (!drbd) {
+    if (nodes.length) add("drbd", `hosts[${nodes[0]!.i}] has a DRBD role: expected the drbd section (resource, initialPrimary, ...)`);
+    return;
+  }
+  if (data.length === 0) add("drbd", "expected hosts with role drbd for the drbd section");
+  const ids = new Map<number, number>();
+  for (const { i, h } of nodes) {
+    const node = obj(h.drbd);
+    const isData = rolesOf(h).includes("drbd");
+    if (isData && rolesOf(h).includes("drbd-tiebreaker")) add(`hosts[${i}].roles`, "a host cannot be both drbd and drbd-tiebreaker");
+    if (!node) {
+      add(`hosts[${i}].drbd`, "expected { nodeId" + (isData ? ", disk }" : " }") + " for a DRBD node");
+      continue;
+    }
+    if (typeof node.nodeId === "number") {
+      const first = ids.get(node.nodeId);
+      if (first !== undefined) add(`hosts[${i}].drbd.nodeId`, `duplicate node id ${node.nodeId}: already used by hosts[${first}]`);
+      else ids.set(node.nodeId, i);
+    }
+    if (isData && node.disk === undefined) add(`hosts[${i}].drbd.disk`, "expected the backing disk of this data node, like /dev/vdb1");
+    if (!isData && node.disk !== undefined) add(`hosts[${i}].drbd.disk`, "a tiebreaker is diskless: remove disk");
+  }
+  for (const { i, h } of hosts) {
+    if (h.drbd !== undefined && !rolesOf(h).some((r) => r.startsWith("drbd"))) add(`hosts[${i}].drbd`, "only hosts with role drbd or drbd-tiebreaker take part in DRBD");
+  }
+  const primary = str(drbd.initialPrimary);
+  if (primary !== undefined && !data.some(({ h }) => h.name === primary)) {
+    add("drbd.initialPrimary", hosts.some(({ h }) => h.name === primary) ? `host '${primary}' does not have role drbd` : `names host '${primary}', which is not declared in hosts`);
+  }
+  // The runbook's incident: two data nodes that lose each other both become primary.
+  const quorum = drbd.quorum !== "off";
+  const safe = quorum && data.length + tiebreakers.length >= 3;
+  if (data.length >= 2 && !safe && drbd.acknowledgeSplitBrainRisk === undefined) {
+    add(
+      "drbd",
+      quorum
+        ? `${data.length} data nodes without a third vote cannot keep quorum through a partition (split brain, as in the runbook's incident): add a host with role drbd-tiebreaker, or set drbd.acknowledgeSplitBrainRisk to who accepted the risk and why`
+        : "quorum off with two or more data nodes lets both sides of a partition become primary (the runbook's split brain): set quorum: majority with a drbd-tiebreaker host, or set drbd.acknowledgeSplitBrainRisk to who accepted the risk and why",
+    );
+  }
+}
+
+/** Every port a host serves, by the key that asks for it; two keys may not claim one port. */
+function portIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const pg = obj(input.postgres) ?? {};
+  const drbd = obj(input.drbd) ?? {};
+  const failover = obj(input.failover) ?? {};
+  const sentinel = obj(failover.sentinel) ?? {};
+  const gitlabPorts = obj(obj(input.gitlab)?.ports) ?? {};
+  const lab = !isEmpty(input.lab);
+  const ssh = obj(input.ssh) ?? {};
+  const num = (v: unknown, d: number) => (typeof v === "number" ? v : d);
+  for (const { i, h } of hosts) {
+    const roles = rolesOf(h);
+    const claims: [number, string][] = [];
+    // Inside a lab container sshd listens on 22; the configured port is the published one.
+    claims.push([lab ? 22 : num(obj(h.ssh)?.port, num(ssh.port, 22)), obj(h.ssh)?.port !== undefined && !lab ? `hosts[${i}].ssh.port` : "ssh.port"]);
+    if (roles.some((r) => r.startsWith("postgres-"))) claims.push([num(pg.port, 5432), "postgres.port"]);
+    if (roles.some((r) => r.startsWith("drbd"))) claims.push([num(drbd.port, 7789), "drbd.port"]);
+    if (roles.includes("drbd") && failover.engine !== "drbd-reactor") claims.push([num(sentinel.port, 7980), "failover.sentinel.port"]);
+    if (roles.includes("gitlab")) {
+      claims.push([num(gitlabPorts.http, 80), "gitlab.ports.http"], [num(gitlabPorts.https, 443), "gitlab.ports.https"], [num(gitlabPorts.ssh, 2222), "gitlab.ports.ssh"]);
+    }
+    const seen = new Map<number, string>();
+    for (const [port, key] of claims) {
+      const other = seen.get(port);
+      const where = `port ${port} on hosts[${i}] (${str(h.name) ?? "?"})`;
+      if (other) {
+        add(key, `${where} is already used by ${other}`);
+        add(other, `${where} is also claimed by ${key}`);
+      } else seen.set(port, key);
+    }
+  }
 }
 
 function labIssues(lab: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {

@@ -5,8 +5,11 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { OS_IDS } from "./platforms";
 
-/** Host roles implemented so far. Later capabilities add theirs here. */
-export const ROLES = ["postgres-primary", "postgres-standby", "gitlab"] as const;
+/**
+ * Host roles. drbd: a node of the replicated volume with its own disk (GitLab runs where the
+ * volume is primary); drbd-tiebreaker: a diskless DRBD node that only adds a quorum vote.
+ */
+export const ROLES = ["postgres-primary", "postgres-standby", "gitlab", "drbd", "drbd-tiebreaker"] as const;
 export type Role = (typeof ROLES)[number];
 
 const hostName = z
@@ -26,6 +29,10 @@ const port = z.number().int("expected an integer port").min(1, "expected a port 
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "expected a Unix user name");
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier");
 const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "expected an absolute path of plain characters");
+const blockDevice = z.string().regex(/^\/dev\/[A-Za-z0-9._/-]+$/, "expected a block device path under /dev, like /dev/vdb1");
+const size = z.string().regex(/^\d+[kKMG]?$/, "expected a size like 100M");
+const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, "expected a systemd service name like gitlab-runsvdir.service");
+const network = z.union([cidr, ipAddress]);
 
 export const hostSchema = z.strictObject({
   /** Unique name; also the name of the host's resources. */
@@ -50,6 +57,14 @@ export const hostSchema = z.strictObject({
    * gateway when its services run in NATed containers (the runbook's 172.17.0.1 problem).
    */
   sourceAddresses: z.array(ipAddress).default([]),
+  /** This host's place in the DRBD resource (roles drbd and drbd-tiebreaker). */
+  drbd: z
+    .strictObject({
+      nodeId: z.number().int("expected an integer node id").min(0).max(31, "expected a node id from 0 to 31"),
+      /** Backing disk (role drbd only; a tiebreaker is diskless). */
+      disk: blockDevice.optional(),
+    })
+    .optional(),
 });
 
 export const sshSchema = z.strictObject({
@@ -107,6 +122,85 @@ export const postgresSchema = z.strictObject({
   rebuildStandbys: z.record(hostName, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "expected a token of letters, digits, '.', '_' or '-'")).default({}),
 });
 
+const sbPolicy0 = z.enum(["disconnect", "discard-younger-primary", "discard-older-primary", "discard-zero-changes", "discard-least-changes", "discard-local", "discard-remote"]);
+const sbPolicy1 = z.enum(["disconnect", "consensus", "violently-as0p", "discard-secondary", "call-pri-lost-after-sb"]);
+const sbPolicy2 = z.enum(["disconnect", "violently-as0p", "call-pri-lost-after-sb"]);
+
+export const drbdSchema = z.strictObject({
+  resource: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, "expected a DRBD resource name").default("gitlab"),
+  device: z.string().regex(/^\/dev\/drbd\d{1,4}$/, "expected a DRBD device like /dev/drbd0").default("/dev/drbd0"),
+  port: port.default(7789),
+  /** The data node that is made primary and formatted on first initialisation. */
+  initialPrimary: hostName,
+  mountPoint: absolutePath.default("/vdb"),
+  filesystem: z.enum(["ext4", "xfs"]).default("ext4"),
+  /** create-md --max-peers. */
+  maxPeers: z.number().int().min(1).max(31).default(6),
+  /** Kernel module package to install (EL: e.g. kmod-drbd9x from ELRepo); none when the kernel has DRBD 9. */
+  modulePackage: z.string().regex(/^[A-Za-z0-9._+-]+$/, "expected a package name").optional(),
+  /** Bring the resource up, promote and format the initial primary. Lab containers have no DRBD module: false there. */
+  activate: z.boolean().default(true),
+  /** GitLab's directories, moved onto the volume (under <mountPoint>/gitlab) and linked back. */
+  gitlabDirectories: z.array(absolutePath).default(["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"]),
+  net: z
+    .strictObject({
+      protocol: z.enum(["A", "B", "C"]).default("C"),
+      transport: z.enum(["tcp", "rdma"]).default("tcp"),
+      verifyAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
+      csumsAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
+      dataIntegrityAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
+      afterSb0pri: sbPolicy0.default("discard-zero-changes"),
+      afterSb1pri: sbPolicy1.default("call-pri-lost-after-sb"),
+      afterSb2pri: sbPolicy2.default("disconnect"),
+    })
+    .default(() => ({ protocol: "C" as const, transport: "tcp" as const, verifyAlg: "sha1", csumsAlg: "sha1", dataIntegrityAlg: "sha1", afterSb0pri: "discard-zero-changes" as const, afterSb1pri: "call-pri-lost-after-sb" as const, afterSb2pri: "disconnect" as const })),
+  disk: z
+    .strictObject({
+      cPlanAhead: z.number().int().min(0).max(300).default(5),
+      cMaxRate: size.default("100M"),
+      cFillTarget: size.default("32M"),
+      onIoError: z.enum(["pass_on", "call-local-io-error", "detach"]).default("pass_on"),
+      diskFlushes: z.boolean().default(true),
+      mdFlushes: z.boolean().default(true),
+    })
+    .default(() => ({ cPlanAhead: 5, cMaxRate: "100M", cFillTarget: "32M", onIoError: "pass_on" as const, diskFlushes: true, mdFlushes: true })),
+  /** DRBD 9 quorum: with a tiebreaker, the side of a partition without majority cannot write. */
+  quorum: z.enum(["majority", "off"]).default("majority"),
+  /**
+   * Explicit, named acceptance of running two data nodes without quorum (the runbook's split
+   * brain), e.g. "accepted by J. Doe, CHG-1234: third site not available yet".
+   */
+  acknowledgeSplitBrainRisk: z.string().min(10, "expected who accepted the risk and why").optional(),
+});
+
+export const failoverSchema = z.strictObject({
+  /** sentinel: the runbook's git_sentinel unit; drbd-reactor: LINBIT's promoter. */
+  engine: z.enum(["sentinel", "drbd-reactor"]).default("sentinel"),
+  sentinel: z
+    .strictObject({
+      execStart: absolutePath.default("/opt/git_sentinel/git_sentinel"),
+      port: port.default(7980),
+    })
+    .default({ execStart: "/opt/git_sentinel/git_sentinel", port: 7980 }),
+  /** The unit that starts GitLab on a node: disabled at boot, ordered after the sentinel. */
+  gitlabUnit: unitName.default("gitlab-runsvdir.service"),
+});
+
+export const firewallSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Where SSH (administration, and Pulumi itself) may come from. */
+  adminNetworks: z.array(network).default([]),
+  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH). */
+  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0"]),
+});
+
+/** What the host layer needs of GitLab so far: the ports it serves (firewall, port checks). */
+export const gitlabSchema = z.strictObject({
+  ports: z
+    .strictObject({ http: port.default(80), https: port.default(443), ssh: port.default(2222) })
+    .default({ http: 80, https: 443, ssh: 2222 }),
+});
+
 export const labSchema = z.strictObject({
   /** Repository name of the lab host image; the tag is derived from the image recipe. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, "expected a Docker repository name").default("gitlab-ha-lab-host"),
@@ -123,6 +217,11 @@ export const stackSchema = z.strictObject({
   hosts: z.array(hostSchema).min(1, "expected at least one host"),
   ssh: sshSchema.default(() => sshSchema.parse({})),
   postgres: postgresSchema.default(() => postgresSchema.parse({})),
+  /** Present when hosts have DRBD roles. */
+  drbd: drbdSchema.optional(),
+  failover: failoverSchema.default(() => failoverSchema.parse({})),
+  firewall: firewallSchema.default(() => firewallSchema.parse({})),
+  gitlab: gitlabSchema.default(() => gitlabSchema.parse({})),
   /** Present only in lab stacks: the hosts are containers the stack creates itself. */
   lab: labSchema.optional(),
 });
@@ -143,3 +242,6 @@ export type HostConfig = z.output<typeof hostSchema>;
 export type PostgresConfig = z.output<typeof postgresSchema>;
 export type SshConfig = z.output<typeof sshSchema>;
 export type LabConfig = z.output<typeof labSchema>;
+export type DrbdConfig = z.output<typeof drbdSchema>;
+export type FailoverConfig = z.output<typeof failoverSchema>;
+export type FirewallConfig = z.output<typeof firewallSchema>;

@@ -21,7 +21,7 @@ trap cleanup EXIT
 
 echo "build-host-image: debootstrap bookworm into $work/rootfs"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,openssh-server,sudo,procps,iproute2,iputils-ping,iptables,drbd-utils,ca-certificates,less,psmisc,util-linux,e2fsprogs \
+  --include=systemd,systemd-sysv,dbus,openssh-server,sudo,procps,iproute2,iputils-ping,iptables,drbd-utils,kmod,ca-certificates,less,psmisc,util-linux,e2fsprogs,netcat-openbsd \
   bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
 
 # PostgreSQL is preinstalled only because lab hosts cannot reach a package mirror quickly enough
@@ -30,7 +30,8 @@ debootstrap --variant=minbase \
 mkdir -p "$work/rootfs/etc/postgresql-common"
 printf 'create_main_cluster = false\n' >"$work/rootfs/etc/postgresql-common/createcluster.conf"
 cp /etc/resolv.conf "$work/rootfs/etc/resolv.conf"
-chroot "$work/rootfs" /bin/sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15 postgresql-client-15 >/dev/null && apt-get clean'
+# iptables-persistent likewise: the firewall step installs it when missing.
+chroot "$work/rootfs" /bin/sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15 postgresql-client-15 iptables-persistent >/dev/null && apt-get clean && rm -f /etc/iptables/rules.v4 /etc/iptables/rules.v6'
 
 # sshd: key-only root login; keys are installed per container at creation.
 mkdir -p "$work/rootfs/root/.ssh"
@@ -42,7 +43,7 @@ UseDNS no
 EOF
 # Units that make no sense or hang in a container.
 for unit in systemd-udevd.service systemd-udev-trigger.service systemd-remount-fs.service \
-  getty@tty1.service console-getty.service systemd-logind.service drbd.service; do
+  getty@tty1.service console-getty.service systemd-logind.service; do
   ln -sf /dev/null "$work/rootfs/etc/systemd/system/$unit"
 done
 rm -f "$work/rootfs/etc/ssh/ssh_host_"*  # regenerated per container (ssh.service runs ssh-keygen -A)

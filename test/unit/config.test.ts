@@ -17,6 +17,7 @@ const base = (): Values => ({
     { name: "gl1", address: "10.0.0.3", roles: ["gitlab"] },
   ],
   ssh: { agent: true },
+  firewall: { adminNetworks: ["10.0.0.0/8"] },
 });
 
 const validate = (values: Values, secretKeys: string[] = []) => validateConfig({ values, secretKeys: new Set(secretKeys) });
@@ -181,4 +182,84 @@ describe("stack config", () => {
   it("relies on the runtime's isConfigSecret (internal API), which must exist", () => {
     assert.equal(typeof (pulumi.runtime as unknown as Record<string, unknown>).isConfigSecret, "function");
   });
+
+  describe("DRBD and the host HA layer", () => {
+    const ha = (): Values => ({
+      ...base(),
+      hosts: [
+        ...(base().hosts as Values[]),
+        { name: "n1", address: "10.0.1.1", roles: ["gitlab", "drbd"], drbd: { nodeId: 0, disk: "/dev/vdb1" } },
+        { name: "n2", address: "10.0.1.2", roles: ["gitlab", "drbd"], drbd: { nodeId: 1, disk: "/dev/vdb1" } },
+        { name: "w", address: "10.0.1.3", roles: ["drbd-tiebreaker"], drbd: { nodeId: 2 } },
+      ],
+      drbd: { initialPrimary: "n1" },
+    });
+    const patchHost = (v: Values, name: string, patch: Values) => {
+      const hosts = v.hosts as Values[];
+      const i = hosts.findIndex((h) => h.name === name);
+      hosts[i] = { ...hosts[i], ...patch };
+      return v;
+    };
+
+    it("accepts two data nodes with a diskless tiebreaker, with the runbook's options as defaults", () => {
+      const { config } = validate(ha());
+      assert.equal(config.drbd!.quorum, "majority");
+      assert.equal(config.drbd!.net.afterSb0pri, "discard-zero-changes");
+      assert.equal(config.drbd!.net.afterSb1pri, "call-pri-lost-after-sb");
+      assert.equal(config.drbd!.disk.cMaxRate, "100M");
+      assert.equal(config.failover.sentinel.port, 7980);
+    });
+
+    it("refuses two data nodes without a tiebreaker unless the risk is acknowledged by name", () => {
+      const v = ha();
+      v.hosts = (v.hosts as Values[]).filter((h) => h.name !== "w");
+      assertIssue(issuesOf(v), "drbd", /split brain.*drbd-tiebreaker.*acknowledgeSplitBrainRisk/);
+      const off = ha();
+      (off.drbd as Values).quorum = "off";
+      assertIssue(issuesOf(off), "drbd", /quorum off/);
+      (v.drbd as Values).acknowledgeSplitBrainRisk = "accepted by J. Doe, CHG-1234";
+      assert.deepEqual(issuesOf(v), []);
+    });
+
+    it("reports DRBD nodes without node id or disk, duplicate ids and bad disk paths", () => {
+      const v = patchHost(patchHost(ha(), "n2", { drbd: { nodeId: 0, disk: "vdb1" } }), "w", { drbd: { nodeId: 2, disk: "/dev/vdc" } });
+      patchHost(v, "n1", { drbd: undefined });
+      const issues = issuesOf(v);
+      assertIssue(issues, "hosts[3].drbd", /expected \{ nodeId, disk \}/);
+      assertIssue(issues, "hosts[4].drbd.disk", /block device path under \/dev/);
+      assertIssue(issues, "hosts[5].drbd.disk", /tiebreaker is diskless/);
+      const dup = patchHost(ha(), "n2", { drbd: { nodeId: 0, disk: "/dev/vdb1" } });
+      assertIssue(issuesOf(dup), "hosts[4].drbd.nodeId", /duplicate node id 0: already used by hosts\[3\]/);
+      const noAddress = patchHost(ha(), "n2", { address: undefined });
+      assertIssue(issuesOf(noAddress), "hosts[4].address", /expected string/);
+    });
+
+    it("requires the drbd section for DRBD roles and a data node as initial primary", () => {
+      const none = ha();
+      delete none.drbd;
+      assertIssue(issuesOf(none), "drbd", /expected the drbd section/);
+      const ghost = ha();
+      (ghost.drbd as Values).initialPrimary = "ghost";
+      assertIssue(issuesOf(ghost), "drbd.initialPrimary", /not declared in hosts/);
+      (ghost.drbd as Values).initialPrimary = "w";
+      assertIssue(issuesOf(ghost), "drbd.initialPrimary", /does not have role drbd/);
+    });
+
+    it("reports a port that one role takes from another on the same host", () => {
+      const v = ha();
+      (v.drbd as Values).port = 443;
+      v.failover = { sentinel: { port: 2222 } };
+      v.postgres = { port: 22 };
+      const issues = issuesOf(v);
+      assertIssue(issues, "drbd.port", /port 443 on hosts\[3\] \(n1\) is also claimed by gitlab.ports.https/);
+      assertIssue(issues, "failover.sentinel.port", /port 2222 .* also claimed by gitlab.ports.ssh/);
+      assertIssue(issues, "postgres.port", /port 22 on hosts\[0\] \(db1\) is already used by ssh.port/);
+    });
+
+    it("requires admin networks while the firewall is managed", () => {
+      assertIssue(issuesOf({ ...base(), firewall: {} }), "firewall.adminNetworks", /SSH/);
+      assert.deepEqual(issuesOf({ ...base(), firewall: { enabled: false } }), []);
+    });
+  });
 });
+

@@ -1,0 +1,103 @@
+// The replicated volume GitLab lives on (runbook section 5): DRBD packages and configuration on
+// every DRBD node, validated by drbdadm on the node itself, then the one-time initialisation of
+// the data nodes and GitLab's directories placed on the volume.
+import * as pulumi from "@pulumi/pulumi";
+import type { remote } from "@pulumi/command";
+import type { DrbdConfig } from "../config/schema";
+import { hostCommand } from "../host/command";
+import { HostFile } from "../host/file";
+import type { HostTarget } from "../host/target";
+import { renderGlobalCommon, renderResource } from "./render";
+
+export interface DrbdResourceArgs {
+  readonly drbd: DrbdConfig;
+  /** Nodes with a disk (role drbd). */
+  readonly dataNodes: readonly HostTarget[];
+  /** Diskless quorum nodes (role drbd-tiebreaker). */
+  readonly tiebreakers: readonly HostTarget[];
+}
+
+export class DrbdResource extends pulumi.ComponentResource {
+  /** Last step on each data node: the volume's configuration is in place (and, when activated, up). */
+  public readonly ready: ReadonlyMap<string, remote.Command>;
+
+  constructor(name: string, args: DrbdResourceArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("gitlab-ha:drbd:Resource", name, {}, opts);
+    const d = args.drbd;
+    const nodes = [...args.dataNodes, ...args.tiebreakers];
+    const resourceFile = renderResource(
+      d,
+      nodes.map((h) => ({ name: h.name, address: h.config.address, nodeId: h.config.drbd!.nodeId, ...(h.config.drbd!.disk ? { disk: h.config.drbd!.disk } : {}) })),
+    );
+    const vars = (h: HostTarget) => ({
+      OS_FAMILY: h.family,
+      RESOURCE: d.resource,
+      DEVICE: d.device,
+      DISK: h.config.drbd?.disk ?? "",
+      MOUNT_POINT: d.mountPoint,
+    });
+
+    const checked = new Map<string, remote.Command>();
+    for (const h of nodes) {
+      const base = `${name}-${h.name}`;
+      const packages = h.family === "apt" ? ["drbd-utils"] : ["drbd9x-utils"];
+      if (d.modulePackage) packages.push(d.modulePackage);
+      const install = hostCommand(
+        `${base}-install`,
+        { host: h, script: { description: `install DRBD tools, keep drbd.service off at boot`, vars: { ...vars(h), PACKAGES: packages }, bodies: ["components/drbd/scripts/install.sh"] } },
+        { parent: this },
+      );
+      const file = (suffix: string, path: string, content: string) =>
+        new HostFile(`${base}-${suffix}`, { host: h, path, content, mode: "0644", owner: "root", group: "root" }, { parent: this, dependsOn: [install] });
+      const files = [file("global", "/etc/drbd.d/global_common.conf", renderGlobalCommon(d)), file("res", `/etc/drbd.d/${d.resource}.res`, resourceFile)];
+      checked.set(
+        h.name,
+        hostCommand(
+          `${base}-check`,
+          {
+            host: h,
+            script: { description: `validate DRBD resource ${d.resource} with drbdadm; no fstab mount`, vars: vars(h), bodies: ["components/drbd/scripts/check.sh"] },
+            triggers: files.map((f) => f.contentHash),
+          },
+          { parent: this, dependsOn: files },
+        ),
+      );
+    }
+
+    // Peers first, so that the initial primary finds them up and syncs to them at once.
+    const ordered = [...args.dataNodes].sort((a, b) => Number(a.name === d.initialPrimary) - Number(b.name === d.initialPrimary));
+    const inits: remote.Command[] = [];
+    const ready = new Map<string, remote.Command>();
+    for (const h of ordered) {
+      const base = `${name}-${h.name}`;
+      const initial = h.name === d.initialPrimary;
+      const init = hostCommand(
+        `${base}-init`,
+        {
+          host: h,
+          script: {
+            description: `initialise DRBD resource ${d.resource} once${initial ? " (initial primary)" : ""}`,
+            vars: { ...vars(h), MAX_PEERS: d.maxPeers, ACTIVATE: d.activate, INITIAL_PRIMARY: initial, FILESYSTEM: d.filesystem },
+            bodies: ["components/drbd/scripts/init.sh"],
+          },
+        },
+        // Never two initialisations of one disk at once.
+        { parent: this, dependsOn: [checked.get(h.name)!, ...(initial ? inits : []), ...args.tiebreakers.map((t) => checked.get(t.name)!)], deleteBeforeReplace: true },
+      );
+      inits.push(init);
+      ready.set(
+        h.name,
+        hostCommand(
+          `${base}-links`,
+          {
+            host: h,
+            script: { description: `place GitLab's directories on ${d.mountPoint}`, vars: { ...vars(h), GITLAB_DIRS: d.gitlabDirectories }, bodies: ["components/drbd/scripts/links.sh"] },
+          },
+          { parent: this, dependsOn: [init] },
+        ),
+      );
+    }
+    this.ready = ready;
+    this.registerOutputs({});
+  }
+}

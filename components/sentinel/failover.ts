@@ -1,0 +1,83 @@
+// Who starts GitLab on the DRBD data nodes (runbook sections 5 and 6): the git_sentinel unit,
+// or drbd-reactor's promoter. Either way GitLab's own unit is disabled at boot; with the
+// sentinel it is also ordered after it through a drop-in, never by editing the packaged unit.
+import * as pulumi from "@pulumi/pulumi";
+import type { DrbdConfig, FailoverConfig } from "../config/schema";
+import { hostCommand } from "../host/command";
+import { HostFile } from "../host/file";
+import type { HostTarget } from "../host/target";
+import { renderGitlabAfterSentinelDropIn, renderPromoterConfig, renderSentinelUnit, SENTINEL_UNIT } from "./render";
+
+export interface FailoverArgs {
+  readonly failover: FailoverConfig;
+  readonly drbd: DrbdConfig;
+  /** DRBD data nodes, each with the step after which its volume configuration is in place. */
+  readonly nodes: readonly { readonly host: HostTarget; readonly after: pulumi.Resource }[];
+}
+
+/** systemd's name for the mount unit of a path (systemd-escape --path for plain paths). */
+export function mountUnitOf(path: string): string {
+  return `${path.replace(/^\/+|\/+$/g, "").replace(/-/g, "\\x2d").replace(/\//g, "-") || "-"}.mount`;
+}
+
+export function renderMountUnit(d: DrbdConfig): string {
+  return [
+    "# Managed by gitlab-ha (components/sentinel): started by drbd-reactor's promoter where the volume is primary.",
+    "[Unit]",
+    `Description=GitLab volume ${d.device} on ${d.mountPoint}`,
+    "[Mount]",
+    `What=${d.device}`,
+    `Where=${d.mountPoint}`,
+    `Type=${d.filesystem}`,
+    "",
+  ].join("\n");
+}
+
+const PROMOTER_FILE = "/etc/drbd-reactor.d/gitlab-ha.toml";
+
+export class Failover extends pulumi.ComponentResource {
+  constructor(name: string, args: FailoverArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("gitlab-ha:failover:Failover", name, {}, opts);
+    const f = args.failover;
+    for (const { host, after } of args.nodes) {
+      const base = `${name}-${host.name}`;
+      const file = (suffix: string, path: string, content: string) =>
+        new HostFile(`${base}-${suffix}`, { host, path, content, mode: "0644", owner: "root", group: "root", createDirectory: true }, { parent: this, dependsOn: [after] });
+      if (f.engine === "sentinel") {
+        const files = [
+          file("unit", `/etc/systemd/system/${SENTINEL_UNIT}`, renderSentinelUnit({ execStart: f.sentinel.execStart })),
+          file("gitlab-after", `/etc/systemd/system/${f.gitlabUnit}.d/50-gitlab-ha-after-sentinel.conf`, renderGitlabAfterSentinelDropIn()),
+        ];
+        hostCommand(
+          `${base}-enable`,
+          {
+            host,
+            script: { description: `enable ${SENTINEL_UNIT}; ${f.gitlabUnit} off at boot`, vars: { SENTINEL_UNIT, GITLAB_UNIT: f.gitlabUnit }, bodies: ["components/sentinel/scripts/enable.sh"] },
+            triggers: files.map((x) => x.contentHash),
+          },
+          { parent: this, dependsOn: files },
+        );
+      } else {
+        const mount = mountUnitOf(args.drbd.mountPoint);
+        const files = [
+          file("mount", `/etc/systemd/system/${mount}`, renderMountUnit(args.drbd)),
+          file("promoter", PROMOTER_FILE, renderPromoterConfig({ resource: args.drbd.resource, start: [mount, f.gitlabUnit] })),
+        ];
+        hostCommand(
+          `${base}-enable`,
+          {
+            host,
+            script: {
+              description: `drbd-reactor promotes ${args.drbd.resource} and starts GitLab; ${f.gitlabUnit} off at boot`,
+              vars: { OS_FAMILY: host.family, GITLAB_UNIT: f.gitlabUnit, MOUNT_UNIT: mount, PROMOTER_FILE },
+              bodies: ["components/sentinel/scripts/reactor.sh"],
+            },
+            triggers: files.map((x) => x.contentHash),
+          },
+          { parent: this, dependsOn: files },
+        );
+      }
+    }
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,101 @@
+// Pure renderers for the failover layer: the runbook's git_sentinel unit (runbook section 6), the
+// drop-in that orders GitLab after it (section 5), and the drbd-reactor promoter configuration
+// that can replace the sentinel (LINBIT drbd-reactor, doc/promoter.md).
+import * as path from "node:path";
+
+/** The sentinel's unit name, as the runbook installs it. */
+export const SENTINEL_UNIT = "git_sentinel.service";
+
+const HEADER = "# Managed by gitlab-ha (components/sentinel). Local changes are overwritten on the next `pulumi up`.";
+
+const UNIT_NAME = /^[A-Za-z0-9@._-]+\.(service|mount|target)$/;
+const RESOURCE_NAME = /^[A-Za-z0-9_-]+$/;
+const PLAIN_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
+
+function unitName(name: string): string {
+  if (!UNIT_NAME.test(name)) throw new Error(`invalid systemd unit name ${JSON.stringify(name)}: expected ${UNIT_NAME}`);
+  return name;
+}
+
+function resourceName(name: string): string {
+  if (!RESOURCE_NAME.test(name)) throw new Error(`invalid DRBD resource name ${JSON.stringify(name)}: expected ${RESOURCE_NAME}`);
+  return name;
+}
+
+/** An absolute path of plain characters: no spaces, quotes, `%` specifiers, `$`, `.`/`..` segments or trailing `/`. */
+function executablePath(p: string): string {
+  if (!PLAIN_PATH.test(p) || p.split("/").some((s) => s === "." || s === "..")) {
+    throw new Error(`invalid sentinel ExecStart ${JSON.stringify(p)}: expected an absolute path of [A-Za-z0-9._-] segments`);
+  }
+  return p;
+}
+
+/**
+ * git_sentinel.service exactly as the runbook writes it, with our Description and the sentinel's
+ * directory as WorkingDirectory (it keeps its state.db there). `StartLimitInterval=` stays in
+ * [Service] as the runbook has it: systemd still accepts that legacy spelling there (the tests
+ * run `systemd-analyze verify` on the result).
+ */
+export function renderSentinelUnit(o: { readonly execStart: string }): string {
+  const exec = executablePath(o.execStart);
+  return [
+    HEADER,
+    "[Unit]",
+    "Description=git_sentinel: GitLab failover sentinel",
+    "Wants=network-online.target sshd.service",
+    "After=network-online.target sshd.service",
+    "",
+    "[Service]",
+    "User=root",
+    `WorkingDirectory=${path.posix.dirname(exec)}`,
+    `ExecStart=${exec}`,
+    "ExecStop=/bin/kill -TERM ${MAINPID}",
+    "Restart=always",
+    "RestartSec=5s",
+    "WatchdogSec=30s",
+    "StartLimitInterval=10min",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Drop-in for the GitLab unit (e.g. /etc/systemd/system/gitlab-runsvdir.service.d/): orders it
+ * after the sentinel, which alone starts GitLab. The runbook edits the packaged unit instead; a
+ * drop-in survives package upgrades.
+ */
+export function renderGitlabAfterSentinelDropIn(): string {
+  return [
+    "# Managed by gitlab-ha (components/sentinel): only the sentinel starts GitLab, so GitLab is ordered after it.",
+    "[Unit]",
+    `After=${SENTINEL_UNIT}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * drbd-reactor promoter configuration (a file in /etc/drbd-reactor.d/) for one DRBD resource:
+ * when the resource may be promoted, drbd-reactor promotes it and starts `start` in order; on
+ * quorum loss it stops them in reverse order. A failed demotion reboots the node (self-fencing),
+ * as in the EXAMPLES section of drbd-reactor.promoter(5).
+ */
+export function renderPromoterConfig(o: { readonly resource: string; readonly start: readonly string[] }): string {
+  const resource = resourceName(o.resource);
+  if (o.start.length === 0) throw new Error(`promoter for DRBD resource ${resource}: start must name at least one unit`);
+  const seen = new Set<string>();
+  for (const u of o.start) {
+    unitName(u);
+    if (seen.has(u)) throw new Error(`promoter for DRBD resource ${resource}: unit ${u} is listed twice in start`);
+    seen.add(u);
+  }
+  return [
+    HEADER,
+    "[[promoter]]",
+    `[promoter.resources.${resource}]`,
+    `start = [${o.start.map((u) => `"${u}"`).join(", ")}]`,
+    `on-drbd-demote-failure = "reboot"`,
+    "",
+  ].join("\n");
+}
