@@ -23,13 +23,20 @@ function labTestConfig(): Record<string, unknown> {
     address: move(h.address),
     ssh: { ...h.ssh, port: h.ssh.port + 1 },
   }));
-  return { hosts, lab: { network: { name: "gitlab-ha-labtest", subnet: "172.31.230.0/24" } }, postgres: get("postgres") };
+  return {
+    hosts,
+    lab: { network: { name: "gitlab-ha-labtest", subnet: "172.31.230.0/24" } },
+    firewall: { adminNetworks: ["172.31.230.1/32"] },
+    postgres: get("postgres"),
+  };
 }
 
 export const CONFIG = labTestConfig();
 export const POSTGRES = CONFIG.postgres as Record<string, unknown>;
 export const address = (host: string) => (CONFIG.hosts as { name: string; address: string }[]).find((h) => h.name === host)!.address;
 export const container = (host: string) => `gitlab-ha-${STACK}-${host}`;
+
+export const OPTIONS = { stackFile: "lab", stack: STACK, overrides: CONFIG };
 
 const options = (o: { postgres?: Record<string, unknown>; force?: boolean } = {}): ApplyOptions => ({
   stackFile: "lab",

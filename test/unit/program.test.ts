@@ -44,7 +44,7 @@ describe("lab stack graph", () => {
     assert.ok(of("postgres-pgsql-service").includes("postgres-pgsql-hba-write"));
     assert.ok(of("postgres-pgsql-objects").includes("postgres-pgsql-service"));
     // Every step on a lab host waits for its container.
-    for (const c of commandsOf(e)) assert.ok(of(c.name).some((d) => d.startsWith("lab-pg") || d === "lab-gitlab"), c.name);
+    for (const c of commandsOf(e)) assert.ok(of(c.name).some((d) => /^lab-(pgsql|pgsq2|gitlab|gitlab2|witness)$/.test(d)), c.name);
   });
 
   it("re-runs the service step when a managed file changes", () => {
@@ -88,6 +88,7 @@ describe("lab stack graph", () => {
         "replication backup 172.31.229.11/32 scram-sha-256",
         "replication backup 172.31.229.12/32 scram-sha-256",
         "all gitlab 172.31.229.13/32 scram-sha-256",
+        "all gitlab 172.31.229.14/32 scram-sha-256",
       ],
     );
     assert.ok(rules.filter((r) => r.includes("0.0.0.0/0")).every((r) => r.at(-1) === "reject"));

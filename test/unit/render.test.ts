@@ -38,7 +38,8 @@ describe("offline render", () => {
     );
     assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1]!)), `commands out of order: ${order}`);
     assert.match(read("outputs.yaml"), /password: "\[secret\]"/);
-    assert.ok(!fs.existsSync(path.join(out, "hosts", "10-228-130-58", "commands.sh")), "GitLab hosts run nothing yet");
+    assert.match(read("hosts/10-228-130-58/commands.sh"), /\] drbd-10-228-130-58-init\n/);
+    assert.match(read("hosts/drbd-witness/files/etc/drbd.d/gitlab.res"), /on drbd-witness \{\n    node-id 2;\n    address 10\.228\.131\.10:7789;\n    volume 0 \{\n      device minor 0;\n      disk none;/);
   });
 
   it("shows no secret value anywhere, even when the secrets are known", async () => {

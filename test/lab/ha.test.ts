@@ -1,0 +1,135 @@
+// The host HA layer on lab hosts: firewall, DRBD configuration and its guards, the sentinel unit
+// and the split-brain recovery command. Lab containers have no DRBD kernel module: the resource
+// is validated and its `up` planned by drbdadm, never brought up (see README).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { StepError } from "../../components/offline/apply";
+import { recover } from "../../components/sentinel/recover";
+import { address, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
+
+const IMG = "/var/lib/gitlab-ha-lab/disks/vdb1.img";
+const changesOf = (r: Awaited<ReturnType<typeof converge>>) => r.ran.flatMap((s) => s.changes.map((c) => `${s.host ?? "-"}: ${c}`));
+/** Connects from one lab host to another's port: "open" or "refused". */
+const probe = async (from: string, to: string, port: number) =>
+  (await sh(from, `nc -z -w 3 ${address(to)} ${port} && echo open || echo refused`)) as "open" | "refused";
+const saveRules = (host: string) => sh(host, "iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'");
+
+describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
+  before(async () => {
+    await resetLab();
+    await converge();
+  });
+  after(async () => {
+    if (!process.env.KEEP_LAB) await resetLab();
+  });
+
+  it("opens each port to exactly the hosts its role declares", async () => {
+    // Listeners standing in for DRBD, the sentinel and GitLab's web server (none run in the lab).
+    for (const port of [7789, 7980, 80]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
+    await waitFor("listeners", 10, async () => ((await sh("gitlab", "ss -ltn | grep -c ':7789 \\|:7980 \\|:80 '")) === "3" ? true : undefined));
+    assert.equal(await probe("gitlab2", "gitlab", 7789), "open", "DRBD from a DRBD peer");
+    assert.equal(await probe("witness", "gitlab", 7789), "open", "DRBD from the tiebreaker");
+    assert.equal(await probe("pgsql", "gitlab", 7789), "refused", "DRBD from a database host");
+    assert.equal(await probe("gitlab2", "gitlab", 7980), "open", "sentinel from a peer");
+    assert.equal(await probe("pgsq2", "gitlab", 7980), "refused", "sentinel from a non-peer");
+    assert.equal(await probe("pgsql", "gitlab", 80), "open", "GitLab HTTP from anyone");
+    assert.equal(await probe("gitlab2", "pgsql", 5432), "open", "PostgreSQL from a GitLab host");
+    assert.equal(await probe("pgsq2", "pgsql", 5432), "open", "PostgreSQL from the standby");
+    assert.equal(await probe("witness", "pgsql", 5432), "refused", "PostgreSQL from an unrelated host");
+    assert.equal(await probe("gitlab", "pgsql", 22), "refused", "SSH only from the admin network");
+    for (const port of [7789, 7980, 80]) await sh("gitlab", `systemctl stop probe-${port}`);
+  });
+
+  it("leaves iptables-save identical on a second run", async () => {
+    const before = await Promise.all(["pgsql", "gitlab", "witness"].map(saveRules));
+    const again = await converge({ force: true });
+    assert.deepEqual(changesOf(again), []);
+    assert.deepEqual(await Promise.all(["pgsql", "gitlab", "witness"].map(saveRules)), before);
+    assert.equal(await sh("gitlab", "iptables -S INPUT | grep -c GITLAB-HA-INPUT"), "1");
+    assert.match(await sh("gitlab", "cat /etc/iptables/rules.v4"), /-A GITLAB-HA-INPUT .*--dport 7789 .*ACCEPT/);
+  });
+
+  it("has every node's DRBD configuration accepted by drbdadm, which plans the expected up", async () => {
+    for (const host of ["gitlab", "gitlab2", "witness"]) {
+      assert.match(await sh(host, "drbdadm dump gitlab 2>/dev/null"), /resource gitlab \{/);
+      assert.equal(await sh(host, "systemctl is-enabled drbd.service 2>/dev/null || true"), "disabled");
+    }
+    const plan = await sh("gitlab", "drbdadm -d up gitlab 2>/dev/null");
+    assert.match(plan, /drbdsetup new-resource gitlab 0 --auto-promote=no --quorum=majority --on-no-quorum=io-error --on-no-data-accessible=io-error --on-suspended-primary-outdated=force-secondary/);
+    assert.match(plan, new RegExp(`drbdsetup new-path gitlab 1 ipv4:${address("gitlab")}:7789 ipv4:${address("gitlab2")}:7789`));
+    assert.match(plan, new RegExp(`drbdsetup new-path gitlab 2 ipv4:${address("gitlab")}:7789 ipv4:${address("witness")}:7789`));
+    assert.match(plan, /--protocol=C --transport=tcp --verify-alg=sha1 --csums-alg=sha1 --data-integrity-alg=sha1 --after-sb-0pri=discard-zero-changes --after-sb-1pri=call-pri-lost-after-sb --after-sb-2pri=disconnect/);
+    assert.match(plan, /drbdmeta 0 v09 \/dev\/vdb1 internal apply-al/);
+    assert.match(plan, /drbdsetup attach 0 \/dev\/vdb1 \/dev\/vdb1 internal .*--on-io-error=pass_on/);
+    assert.match(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /new-minor gitlab 0 0/);
+    assert.doesNotMatch(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /attach/);
+  });
+
+  it("places GitLab's directories on the volume and keeps the volume out of fstab", async () => {
+    for (const host of ["gitlab", "gitlab2"]) {
+      assert.equal(await sh(host, "readlink /var/opt/gitlab"), "/vdb/gitlab/var/opt/gitlab");
+      assert.equal(await sh(host, "readlink /etc/gitlab"), "/vdb/gitlab/etc/gitlab");
+    }
+    await sh("gitlab2", "echo '/dev/drbd0 /vdb ext4 defaults 0 0' >> /etc/fstab");
+    const r = await converge({ force: true });
+    assert.ok(changesOf(r).some((c) => c.startsWith("gitlab2: /etc/fstab: boot-time mount of /dev/drbd0 disabled")), changesOf(r).join("\n"));
+    assert.match(await sh("gitlab2", "cat /etc/fstab"), /^# disabled by gitlab-ha .*\/dev\/drbd0 \/vdb ext4/m);
+  });
+
+  it("runs the sentinel unit, restarts it when the keep-alive stops, orders GitLab after it", async () => {
+    for (const host of ["gitlab", "gitlab2"]) {
+      assert.equal(await sh(host, "systemctl is-enabled git_sentinel.service"), "enabled");
+      assert.equal(await sh(host, "systemctl is-active git_sentinel.service"), "active");
+      assert.equal(await sh(host, "systemd-analyze verify /etc/systemd/system/git_sentinel.service 2>&1 || echo failed"), "");
+      assert.match(await sh(host, "cat /etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf"), /^After=git_sentinel\.service$/m);
+    }
+    const restarts = async () => Number(await sh("gitlab", "systemctl show -p NRestarts --value git_sentinel.service"));
+    const before = await restarts();
+    // The stand-in stops sending WATCHDOG=1; WatchdogSec=30s, RestartSec=5s.
+    await sh("gitlab", "touch /run/git_sentinel.stand-in.pause");
+    await waitFor("a watchdog restart", 60, async () => ((await restarts()) > before ? true : undefined));
+    assert.notEqual(await sh("gitlab", "journalctl -u git_sentinel.service --no-pager | grep -c 'Watchdog timeout' || true"), "0");
+    await sh("gitlab", "rm -f /run/git_sentinel.stand-in.pause");
+    await waitFor("the sentinel active again", 30, async () => ((await sh("gitlab", "systemctl is-active git_sentinel.service || true")) === "active" ? true : undefined));
+  });
+
+  it("recovers from a split brain by command: stop, report, choose, reset state, start", async () => {
+    for (const [host, age] of [["gitlab", "now"], ["gitlab2", "1 hour ago"]] as const) {
+      await sh(host, `mkdir -p /vdb/gitlab/var/opt/gitlab/git-data/repositories && touch -d '${age}' /vdb/gitlab/var/opt/gitlab/git-data/repositories/a.git && echo state > /opt/git_sentinel/state.db`);
+    }
+    const lines: string[] = [];
+    const { reports, survivor } = await recover({
+      ...OPTIONS,
+      log: (l) => lines.push(l),
+      choose: async (r, suggested) => {
+        assert.equal(suggested, "gitlab", "the node with the newest git data is suggested");
+        assert.equal(r.length, 2);
+        return suggested!;
+      },
+    });
+    assert.equal(survivor, "gitlab");
+    assert.ok(reports.find((r) => r.node === "gitlab")!.newestGit > reports.find((r) => r.node === "gitlab2")!.newestGit);
+    assert.ok(lines.includes("gitlab: stopped git_sentinel.service") && lines.includes("gitlab2: stopped git_sentinel.service"), lines.join("\n"));
+    for (const host of ["gitlab", "gitlab2"]) {
+      assert.equal(await sh(host, "[ -e /opt/git_sentinel/state.db ] && echo kept || echo removed"), "removed");
+      assert.equal(await sh(host, "systemctl is-active git_sentinel.service"), "active");
+    }
+  });
+
+  it("never re-creates DRBD metadata, and refuses a disk that holds other data", async () => {
+    const sum = (host: string) => sh(host, `sha256sum ${IMG} | cut -d' ' -f1`);
+    assert.match(await sh("gitlab", `wipefs --no-act --parsable /dev/vdb1`), /,drbd$/m);
+    const before = await sum("gitlab");
+    const again = await converge({ force: true });
+    assert.deepEqual(changesOf(again), []);
+    assert.equal(await sum("gitlab"), before, "a second run must not touch the metadata");
+
+    // A disk that holds a file system and no DRBD metadata (say, a disk from another use).
+    await sh("gitlab2", `wipefs -q -a ${IMG} && mkfs.ext4 -q -F ${IMG}`);
+    const data = await sum("gitlab2");
+    const refused = await converge({ force: true }).then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof StepError && refused.resource.name === "drbd-gitlab2-init", String(refused));
+    assert.match((refused as Error).message, /holds data \(ext4 \) but no DRBD metadata: refusing/);
+    assert.equal(await sum("gitlab2"), data, "the disk's data must be untouched");
+  });
+});
