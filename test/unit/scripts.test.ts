@@ -10,6 +10,7 @@ const VARIANTS: [string, Record<string, unknown>][] = [
   ["lab", {}],
   ["prod", {}],
   ["prod", { ssh: { user: "deploy", agent: true }, postgres: { dataDirectory: "/srv/pg", basebackup: { maxRate: "50M" }, rebuildStandbys: { pgsq2: "t1" } } }],
+  ["prod", { failover: { engine: "drbd-reactor" }, drbd: { initialPrimary: "10-228-130-58", quorum: "off", acknowledgeSplitBrainRisk: "accepted by the test" } }],
 ];
 
 describe("host scripts", () => {
