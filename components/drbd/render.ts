@@ -1,6 +1,7 @@
 // Pure renderers for DRBD 9: global_common.conf with the runbook's options and the resource file
 // with every node, quorum and the options drbd-reactor's promoter requires.
 import type { DrbdConfig } from "../config/schema";
+import { SPLIT_BRAIN_ACK } from "../policy/policies";
 
 export interface DrbdNode {
   /** Host name: DRBD matches it against the node's hostname (`uname -n`). */
@@ -70,6 +71,7 @@ export function renderResource(d: DrbdConfig, nodes: readonly DrbdNode[]): strin
   ]);
   return [
     "# Managed by gitlab-ha (components/drbd). Local changes are overwritten on the next `pulumi up`.",
+    ...(d.acknowledgeSplitBrainRisk ? [`${SPLIT_BRAIN_ACK} ${d.acknowledgeSplitBrainRisk.replace(/\s+/g, " ")}`] : []),
     `resource ${d.resource} {`,
     ...options,
     ...on,

@@ -6,6 +6,7 @@ import type { HostConfig, StackConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
+import { GITLAB_CLIENTS_COMMENT } from "../policy/policies";
 import { CHAIN, FirewallRule, renderIptablesRules } from "./render";
 
 const RULES_FILE = "/etc/gitlab-ha/iptables.rules";
@@ -29,7 +30,8 @@ export function firewallRules(stack: StackConfig, host: HostConfig): FirewallRul
   }
   if (has("gitlab")) {
     const p = stack.gitlab.ports;
-    add("gitlab http, https and ssh from clients", [p.http, p.https, p.ssh], stack.firewall.gitlabClientNetworks);
+    // The one rule the policy lets admit everyone (GITLAB_CLIENTS_COMMENT).
+    add(`${GITLAB_CLIENTS_COMMENT} http https ssh`, [p.http, p.https, p.ssh], stack.firewall.gitlabClientNetworks);
   }
   if (stack.drbd && has("drbd", "drbd-tiebreaker")) {
     const peers = addresses(withRole("drbd", "drbd-tiebreaker"));

@@ -3,6 +3,7 @@
 // would do (default rendered/<name>/). An invalid config writes nothing and exits non-zero.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
 import { ConfigError } from "../config/load";
 import { projectRoot } from "../host/assets";
 import { evaluateProgram } from "./evaluate";
@@ -48,6 +49,11 @@ async function main(): Promise<void> {
   const files = await renderToMap(stack, root);
   writeRender(files, outDir);
   process.stderr.write(`render: wrote ${files.size} files to ${path.relative(process.cwd(), outDir) || "."}\n`);
+  const violations = YAML.parse(files.get("policy.yaml")!) as { policy: string; resource: string; message: string }[];
+  if (violations.length) {
+    for (const v of violations) process.stderr.write(`render: policy ${v.policy} violated by ${v.resource}: ${v.message}\n`);
+    process.exitCode = 3;
+  }
 }
 
 if (require.main === module) {

@@ -3,6 +3,7 @@
 import * as YAML from "yaml";
 import { hostOf as hostInHeader } from "../host/script";
 import { SECRET, type Evaluation, type EvaluatedResource } from "./evaluate";
+import { checkAll, type Violation } from "../policy/policies";
 import { dependencies, topologicalOrder } from "./graph";
 
 const REMOTE_COMMAND = "command:remote:Command";
@@ -37,6 +38,7 @@ export function renderStack(evaluation: Evaluation): Map<string, string> {
     ),
   );
   files.set("outputs.yaml", yaml(evaluation.outputs));
+  files.set("policy.yaml", yaml(policyViolations(evaluation)));
 
   // Files the program places, under their target path on each host.
   const fileOfCommand = new Map<string, string>();
@@ -71,4 +73,17 @@ export function renderStack(evaluation: Evaluation): Map<string, string> {
     files.set(`${where}/commands.sh`, `# Commands of ${where}, in order (gitlab-ha offline render).\n\n${list.join("\n\n")}\n`);
   }
   return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The policy pack's checks, on what the render shows (secrets as "[secret]"). */
+export function policyViolations(evaluation: Evaluation): Violation[] {
+  return checkAll(
+    evaluation.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      props: r.display,
+      ...(r.options.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+      ...(r.options.protect ? { protect: true } : {}),
+    })),
+  );
 }
