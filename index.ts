@@ -64,17 +64,37 @@ export = async () => {
 
   if (config.firewall.enabled) new Firewall("firewall", { stack: config, hosts: [...targets.values()] });
 
+  // What operators need; the password only as a secret output.
+  const gitlabNodes = hostsWith("gitlab");
+  const { http, https, ssh } = config.gitlab.ports;
   return {
+    ...(gitlabNodes.length && {
+      gitlab: gitlabNodes.map((h) => ({
+        node: h.name,
+        http: `http://${h.address}${http === 80 ? "" : `:${http}`}/`,
+        https: `https://${h.address}${https === 443 ? "" : `:${https}`}/`,
+        ssh: `ssh://git@${h.address}:${ssh}`,
+      })),
+    }),
     ...(postgres && {
       database: {
-        primary: postgres.primary.endpoint,
-        replicationSlots: postgres.standbys.map((s) => s.slot),
+        primary: { node: primary!.name, ...postgres.primary.endpoint },
+        standbys: postgres.standbys.map((s) => ({ node: s.host, host: targets.get(s.host)!.config.address, port: config.postgres.port, slot: s.slot })),
         name: config.postgres.database,
         user: config.postgres.gitlabUser,
         password: postgres.gitlabPassword,
       },
     }),
-    ...(drbd && config.drbd && { drbd: { resource: config.drbd.resource, device: config.drbd.device, initialPrimary: config.drbd.initialPrimary } }),
-    ...(lab && { labImage: lab.image }),
+    ...(config.drbd && {
+      drbd: {
+        resource: config.drbd.resource,
+        device: config.drbd.device,
+        initialPrimary: config.drbd.initialPrimary,
+        dataNodes: hostsWith("drbd").map((h) => h.name),
+        tiebreakers: hostsWith("drbd-tiebreaker").map((h) => h.name),
+        failover: config.failover.engine,
+      },
+    }),
+    ...(lab && { lab: { image: lab.image, ssh: config.hosts.map((h) => `${h.name}: ssh -i ${config.ssh.privateKeyFile} -p ${h.ssh.port} root@${config.lab!.sshBindAddress}`) } }),
   };
 };

@@ -10,11 +10,11 @@ import { loadStackConfig } from "../config/load";
 import { projectRoot } from "../host/assets";
 import { hostOf } from "../host/script";
 import { ensureContainer, ensureNetwork, removeContainer, removeNetwork } from "./docker-driver";
-import { evaluateProgram, EvaluatedResource, Evaluation } from "./evaluate";
+import { evaluateProgram, EvaluatedResource, Evaluation, SECRET } from "./evaluate";
 import { topologicalOrder } from "./graph";
 import { run, tail } from "./run";
 import { Connection, sshRun } from "./ssh-driver";
-import { readStackFile } from "./stack-file";
+import { readStackFile, type StackFile } from "./stack-file";
 
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 
@@ -75,10 +75,10 @@ function stableJson(v: unknown): string {
 const hashOf = (r: EvaluatedResource) => crypto.createHash("sha256").update(stableJson(r.values)).digest("hex").slice(0, 16);
 
 /** Evaluates the stack as `pulumi up` would: generated values come from (and go to) the state. */
-export async function evaluateForApply(o: ApplyOptions, state: State): Promise<Evaluation> {
+async function evaluateForApply(o: ApplyOptions, state: State): Promise<{ evaluation: Evaluation; file: StackFile }> {
   const projectDir = o.projectDir ?? projectRoot();
   const file = readStackFile(projectDir, o.stackFile, o.overrides);
-  return evaluateProgram({
+  const evaluation = await evaluateProgram({
     ...file,
     stack: o.stack ?? o.stackFile,
     projectDir,
@@ -89,6 +89,7 @@ export async function evaluateForApply(o: ApplyOptions, state: State): Promise<E
       return { result: state.generated[name] };
     },
   });
+  return { evaluation, file };
 }
 
 export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
@@ -96,9 +97,10 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
   const projectDir = o.projectDir ?? projectRoot();
   const state = loadState(o.stateFile);
   log(`evaluating stack ${o.stack ?? o.stackFile}`);
-  const evaluation = await evaluateForApply(o, state);
+  const { evaluation, file } = await evaluateForApply(o, state);
   const engine = loadStackConfig().config.lab?.dockerHost ?? "unix:///var/run/docker.sock";
   const order = topologicalOrder(evaluation.resources);
+  const redact = redactor(evaluation, [...Object.values(state.generated), ...file.secretKeys.map((k) => file.config[k]!)]);
   const ran: StepReport[] = [];
   const skipped: string[] = [];
 
@@ -113,7 +115,9 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
     const started = Date.now();
     const host = r.type === "command:remote:Command" ? hostOf(String(r.values.create)) : undefined;
     log(`[${i + 1}/${order.length}] ${host ? `${host}: ` : ""}${r.name}`);
-    const changes = await execute(r, { engine, projectDir, hash, host });
+    const changes = await execute(r, { engine, projectDir, hash, host }).catch((e: unknown) => {
+      throw e instanceof StepError ? new StepError(e.resource, e.host, e.code, redact(e.output)) : e;
+    });
     state.resources[r.id] = { hash, ...(r.type === "docker:index/container:Container" ? { container: String(r.values.name) } : {}) };
     saveState(o.stateFile, state);
     for (const c of changes) log(`    ${c}`);
@@ -136,7 +140,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
 export async function destroyStack(o: ApplyOptions): Promise<void> {
   const log = o.log ?? (() => undefined);
   const state = loadState(o.stateFile);
-  const evaluation = await evaluateForApply(o, state);
+  const { evaluation } = await evaluateForApply(o, state);
   const engine = loadStackConfig().config.lab?.dockerHost ?? "unix:///var/run/docker.sock";
   for (const r of [...topologicalOrder(evaluation.resources)].reverse()) {
     if (r.type === "docker:index/container:Container") {
@@ -185,10 +189,34 @@ async function execute(r: EvaluatedResource, ctx: Context): Promise<string[]> {
   }
 }
 
-/** A failed step, named by host and resource, with the end of its output. */
+/** A failed step, named by host and resource, with the end of its output (secrets redacted). */
 export class StepError extends Error {
-  constructor(readonly resource: EvaluatedResource, readonly host: string, readonly code: number, output: string) {
+  constructor(readonly resource: EvaluatedResource, readonly host: string, readonly code: number, readonly output: string) {
     super(`${host}: step ${resource.name} failed (exit ${code}):\n${tail(output)}`);
     this.name = "StepError";
   }
+}
+
+/**
+ * Replaces every secret value of the evaluation's inputs (and each line of multi-line ones), and
+ * the given values (generated passwords, config secrets), in a text.
+ */
+export function redactor(evaluation: Evaluation, extra: readonly string[] = []): (text: string) => string {
+  const secrets = new Set<string>(extra.filter((s) => s.length >= 6));
+  const collect = (display: unknown, value: unknown): void => {
+    if (display === SECRET) {
+      const strings: string[] = [];
+      const leaves = (v: unknown): void => {
+        if (typeof v === "string") strings.push(v, ...v.split("\n"));
+        else if (v && typeof v === "object") Object.values(v).forEach(leaves);
+      };
+      leaves(value);
+      for (const s of strings) if (s.trim().length >= 6) secrets.add(s.trim());
+    } else if (display && typeof display === "object" && value && typeof value === "object") {
+      for (const k of Object.keys(display)) collect((display as Record<string, unknown>)[k], (value as Record<string, unknown>)[k]);
+    }
+  };
+  for (const r of evaluation.resources) collect(r.display, r.values);
+  const ordered = [...secrets].sort((a, b) => b.length - a.length);
+  return (text) => ordered.reduce((t, s) => t.split(s).join(SECRET), text);
 }

@@ -22,6 +22,8 @@ export interface PostgresStandbyArgs extends PostgresServerArgs {
 
 export class PostgresStandby extends pulumi.ComponentResource {
   public readonly slot: string;
+  /** The standby's host name. */
+  public readonly host: string;
   public readonly ready: remote.Command;
 
   constructor(name: string, args: PostgresStandbyArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -70,6 +72,7 @@ export class PostgresStandby extends pulumi.ComponentResource {
     );
     this.ready = configureAndRun(name, args, basebackup, this);
     this.slot = args.slot;
+    this.host = args.host.name;
     this.registerOutputs({ slot: this.slot });
   }
 }

@@ -142,3 +142,25 @@ describe("stack variants", () => {
     assert.equal(varOf(e, "postgres-pgsq2-basebackup", "REBUILD_TOKEN"), "r1");
   });
 });
+
+describe("operator-facing output", () => {
+  it("redacts every secret value from a failed step's output", async () => {
+    const { redactor } = await import("../../components/offline/apply");
+    const e = await evaluateStack("lab", { preview: false, computed });
+    const pgpass = String(byName(e, "postgres-pgsq2-pgpass").values.content).trim();
+    assert.equal(redactor(e)(`cat: ${pgpass}\nnothing secret here\n`), "cat: [secret]\nnothing secret here\n", "secret inputs");
+    const redact = redactor(e, [REPL, GITLAB]);
+    assert.equal(redact(`psql: password ${REPL} rejected\n${GITLAB}\n`), "psql: password [secret] rejected\n[secret]\n", "generated values");
+  });
+
+  it("gives operators the endpoints they need, secrets only as secrets", async () => {
+    const e = await evaluateStack("prod");
+    const o = e.outputs as Record<string, Record<string, unknown> | Record<string, unknown>[]>;
+    assert.deepEqual((o.gitlab as Record<string, unknown>[])[0], { node: "10-228-130-58", http: "http://10.228.130.58/", https: "https://10.228.130.58/", ssh: "ssh://git@10.228.130.58:2222" });
+    const db = o.database as Record<string, unknown>;
+    assert.deepEqual(db.primary, { node: "pgsql", host: "10.228.129.11", port: 5432 });
+    assert.deepEqual(db.standbys, [{ node: "pgsq2", host: "10.228.130.61", port: 5432, slot: "gitlab_ha_pgsq2" }]);
+    assert.equal(db.password, SECRET);
+    assert.equal((o.drbd as Record<string, unknown>).initialPrimary, "10-228-130-58");
+  });
+});
