@@ -6,6 +6,7 @@ import type { HostConfig, Role } from "./components/config/schema";
 import { hostTargets } from "./components/host/target";
 import { DrbdResource } from "./components/drbd/resource";
 import { Firewall } from "./components/firewall/firewall";
+import { GitlabNode } from "./components/gitlab/node";
 import { Failover } from "./components/sentinel/failover";
 import { LabHosts } from "./components/lab/hosts";
 import { LabStandIns } from "./components/lab/stand-ins";
@@ -18,8 +19,16 @@ export = async () => {
   const sshPrivateKey =
     secrets.sshPrivateKey ?? (config.ssh.privateKeyFile ? readSecretFile(config.ssh.privateKeyFile, "ssh.privateKeyFile") : undefined);
 
+  const g = config.gitlab;
+  const gitlabImage = `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`;
   const lab = config.lab
-    ? new LabHosts("lab", { lab: config.lab, hosts: config.hosts, sshPrivateKey: sshPrivateKey!, prefix: `${pulumi.getProject()}-${stack}` })
+    ? new LabHosts("lab", {
+        lab: config.lab,
+        hosts: config.hosts,
+        sshPrivateKey: sshPrivateKey!,
+        prefix: `${pulumi.getProject()}-${stack}`,
+        ...(config.hosts.some((h) => h.roles.includes("gitlab")) ? { gitlabStandIn: gitlabImage } : {}),
+      })
     : undefined;
 
   // With ssh.agent the command provider uses $SSH_AUTH_SOCK itself.
@@ -59,6 +68,28 @@ export = async () => {
       failover: config.failover,
       drbd: config.drbd,
       nodes: withRole("drbd").map((host) => ({ host, after: drbd.ready.get(host.name)! })),
+    });
+  }
+
+  // GitLab on each node's Docker engine: the local one in the lab, ssh:// to the node otherwise.
+  const sshOpts = [
+    ...(config.ssh.privateKeyFile ? ["-i", config.ssh.privateKeyFile] : []),
+    ...(config.ssh.bastion ? ["-J", `${config.ssh.bastion.user ?? config.ssh.user}@${config.ssh.bastion.host}:${config.ssh.bastion.port}`] : []),
+  ];
+  for (const host of withRole("gitlab")) {
+    const h = host.config;
+    const onDrbd = h.roles.includes("drbd");
+    new GitlabNode(`gitlab-${h.name}`, {
+      host,
+      stack: config,
+      dbPassword: postgres!.gitlabPassword,
+      engine: lab
+        ? { host: config.lab!.dockerHost }
+        : { host: `ssh://${h.ssh.user ?? config.ssh.user}@${h.ssh.host ?? h.address}:${h.ssh.port ?? config.ssh.port}`, ...(sshOpts.length ? { sshOpts } : {}) },
+      startedByFailover: onDrbd,
+      containerName: lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab",
+      volumeRoot: g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab"),
+      after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
   }
 

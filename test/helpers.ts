@@ -31,3 +31,22 @@ export function shellcheck(script: string): string {
     return String((e as { stdout?: Buffer }).stdout ?? e);
   }
 }
+
+/**
+ * Evaluates a gitlab.rb with Ruby, the way Omnibus reads it (settings hashes, external_url),
+ * with File.read answering from a stand-in; prints the settings as JSON.
+ */
+export function rubySettings(config: string, files: Record<string, string> = {}): Record<string, unknown> {
+  const program = `
+    require "json"
+    FILES = JSON.parse(${JSON.stringify(JSON.stringify(files))})
+    class File; def self.read(p) = FILES.fetch(p) { raise "unexpected read of #{p}" }; end
+    S = Hash.new { |h, k| h[k] = {} }
+    def external_url(u) = (S["external_url"] = u)
+    def postgresql = S["postgresql"]
+    def gitlab_rails = S["gitlab_rails"]
+    eval(STDIN.read)
+    puts JSON.generate(S)`;
+  return JSON.parse(execFileSync("ruby", ["-e", program], { input: config, encoding: "utf8" })) as Record<string, unknown>;
+}
+

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { OS_IDS, OsId, PLATFORMS } from "./platforms";
 import { ROLES } from "./schema";
+import { extensionsFor, minPostgresFor, parseVersion, upgradePath, VERSION_PATTERN } from "../gitlab/upgrade";
 
 export interface ConfigIssue {
   /** Key path as `pulumi config set --path` spells it, e.g. `hosts[1].address`. */
@@ -114,6 +115,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   }
 
   drbdIssues(input, hosts, add);
+  gitlabVersionIssues(input, hosts, add);
   portIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
@@ -176,6 +178,44 @@ function drbdIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string,
         : "quorum off with two or more data nodes lets both sides of a partition become primary (the runbook's split brain): set quorum: majority with a drbd-tiebreaker host, or set drbd.acknowledgeSplitBrainRisk to who accepted the risk and why",
     );
   }
+}
+
+function gitlabVersionIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const gitlab = obj(input.gitlab) ?? {};
+  const pg = obj(input.postgres) ?? {};
+  const version = str(gitlab.version);
+  const ok = (v: string | undefined): v is string => v !== undefined && VERSION_PATTERN.test(v);
+  const first = hosts.find(({ h }) => rolesOf(h).includes("gitlab"));
+  if (first && gitlab.externalUrl === undefined) add("gitlab.externalUrl", `hosts[${first.i}] has role gitlab: expected external_url, like https://gitlab.example.com`);
+  const ssh = obj(input.ssh) ?? {};
+  if (first && isEmpty(input.lab) && ssh.agent !== true && str(ssh.privateKeyFile) === undefined) {
+    add("ssh", "GitLab containers are managed through each node's Docker engine over ssh://, which uses the local ssh client: set ssh.agent or ssh.privateKeyFile");
+  }
+  if (version === undefined) {
+    if (first) add("gitlab.version", `hosts[${first.i}] has role gitlab: expected the GitLab version to run, like 17.11.7`);
+    return;
+  }
+  if (!ok(version)) return; // reported by the schema
+  const running = str(gitlab.runningVersion);
+  if (ok(running)) {
+    const path = upgradePath(running, version);
+    const [a, b] = [parseVersion(running), parseVersion(version)];
+    if (a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] > b[2])))) {
+      add("gitlab.version", `${version} is older than the running ${running}: GitLab cannot be downgraded (restore a backup of the same version instead)`);
+    } else if (path.length > 1) {
+      add(
+        "gitlab.version",
+        `${running} -> ${version} skips required upgrade stops; follow ${[running, ...path].join(" -> ")}, ` +
+          `one converge per version (set gitlab.version to ${path[0]} first) and let background migrations finish in between`,
+      );
+    }
+  }
+  const minPg = minPostgresFor(version);
+  const pgVersion = typeof pg.version === "number" ? pg.version : 16;
+  if (minPg !== undefined && pgVersion < minPg) add("postgres.version", `GitLab ${version} needs PostgreSQL ${minPg} or later, config has ${pgVersion}`);
+  const have = arr(pg.extensions ?? ["pg_trgm", "btree_gist", "plpgsql"]).filter((x): x is string => typeof x === "string");
+  const missing = extensionsFor(version).filter((e) => !have.includes(e));
+  if (missing.length) add("postgres.extensions", `GitLab ${version} needs the extension(s) ${missing.join(", ")}: add them (created before GitLab upgrades)`);
 }
 
 /** Every port a host serves, by the key that asks for it; two keys may not claim one port. */

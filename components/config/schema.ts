@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { OS_IDS } from "./platforms";
+import { VERSION_PATTERN } from "../gitlab/upgrade";
 
 /**
  * Host roles. drbd: a node of the replicated volume with its own disk (GitLab runs where the
@@ -182,8 +183,12 @@ export const failoverSchema = z.strictObject({
       port: port.default(7980),
     })
     .default({ execStart: "/opt/git_sentinel/git_sentinel", port: 7980 }),
-  /** The unit that starts GitLab on a node: disabled at boot, ordered after the sentinel. */
-  gitlabUnit: unitName.default("gitlab-runsvdir.service"),
+  /**
+   * The unit that starts GitLab on a node: disabled at boot, ordered after the sentinel. The
+   * program's own gitlab-container.service by default; gitlab-runsvdir.service for Omnibus
+   * installed on the host as in the runbook.
+   */
+  gitlabUnit: unitName.default("gitlab-container.service"),
 });
 
 export const firewallSchema = z.strictObject({
@@ -194,8 +199,30 @@ export const firewallSchema = z.strictObject({
   gitlabClientNetworks: z.array(network).default(["0.0.0.0/0"]),
 });
 
-/** What the host layer needs of GitLab so far: the ports it serves (firewall, port checks). */
+/** GitLab: the version to run (checked against the upgrade stops) and the ports it serves. */
 export const gitlabSchema = z.strictObject({
+  /** The version to run, e.g. "17.11.7"; required when hosts have role gitlab. */
+  version: z.string().regex(VERSION_PATTERN, "expected a GitLab version like 17.11.7").optional(),
+  /** The version running now, when this converge upgrades from it (the stops are checked). */
+  runningVersion: z.string().regex(VERSION_PATTERN, "expected a GitLab version like 17.11.7").optional(),
+  edition: z.enum(["ce", "ee"]).default("ce"),
+  /** Image repository; the tag is `<version>-<edition>.0`. Lab stacks name a stand-in here. */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/, "expected a Docker image repository").optional(),
+  /** external_url of gitlab.rb. */
+  externalUrl: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
+  volumeRoot: absolutePath.optional(),
+  shmSize: z.number().int().min(64).max(65536).default(256),
+  backup: z
+    .strictObject({
+      path: absolutePath.default("/var/opt/gitlab/backups"),
+      /** Seconds (the runbook: 604800, 7 days). */
+      keepTime: z.number().int().min(0).default(604800),
+      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0644").default("0644"),
+    })
+    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644" }),
+  /** More gitlab.rb lines, appended as given (checked by ruby in the tests). */
+  extraConfig: z.array(z.string()).default([]),
   ports: z
     .strictObject({ http: port.default(80), https: port.default(443), ssh: port.default(2222) })
     .default({ http: 80, https: 443, ssh: 2222 }),

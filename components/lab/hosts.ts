@@ -18,12 +18,19 @@ export interface LabHostsArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** Prefix of container names, so several lab stacks can share one engine. */
   readonly prefix: string;
+  /**
+   * Image reference the stack's GitLab containers use. No GitLab image can be pulled on lab
+   * machines: the lab host image is tagged under this name as a stand-in (never started).
+   */
+  readonly gitlabStandIn?: string;
 }
 
 export class LabHosts extends pulumi.ComponentResource {
   /** The container of each host, by host name. */
   public readonly containers: ReadonlyMap<string, docker.Container>;
   public readonly image: string;
+  /** The step that provides the GitLab stand-in image, when one is asked for. */
+  public readonly gitlabStandIn?: local.Command;
 
   constructor(name: string, args: LabHostsArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("gitlab-ha:lab:Hosts", name, {}, opts);
@@ -37,6 +44,16 @@ export class LabHosts extends pulumi.ComponentResource {
       { create: `bash ${IMAGE_RECIPE} ${this.image}`, environment: { DOCKER_HOST: lab.dockerHost } },
       { parent: this },
     );
+    if (args.gitlabStandIn) {
+      this.gitlabStandIn = new local.Command(
+        `${name}-gitlab-stand-in`,
+        {
+          create: `docker image inspect ${args.gitlabStandIn} >/dev/null 2>&1 || docker tag ${this.image} ${args.gitlabStandIn}`,
+          environment: { DOCKER_HOST: lab.dockerHost },
+        },
+        { parent: this, dependsOn: [build] },
+      );
+    }
     const network = new docker.Network(
       `${name}-network`,
       { name: lab.network.name, driver: "bridge", ipamConfigs: [{ subnet: lab.network.subnet }] },

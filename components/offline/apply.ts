@@ -6,7 +6,6 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadStackConfig } from "../config/load";
 import { projectRoot } from "../host/assets";
 import { hostOf } from "../host/script";
 import { ensureContainer, ensureNetwork, removeContainer, removeNetwork } from "./docker-driver";
@@ -48,7 +47,7 @@ export interface ApplyReport {
 }
 
 interface State {
-  resources: Record<string, { hash: string; container?: string }>;
+  resources: Record<string, { hash: string; container?: string; engine?: string }>;
   /** Values the engine generates once and keeps (random passwords), by resource name. */
   generated: Record<string, string>;
 }
@@ -98,7 +97,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
   const state = loadState(o.stateFile);
   log(`evaluating stack ${o.stack ?? o.stackFile}`);
   const { evaluation, file } = await evaluateForApply(o, state);
-  const engine = loadStackConfig().config.lab?.dockerHost ?? "unix:///var/run/docker.sock";
+  const engineOf = enginesOf(evaluation);
   const order = topologicalOrder(evaluation.resources);
   const redact = redactor(evaluation, [...Object.values(state.generated), ...file.secretKeys.map((k) => file.config[k]!)]);
   const ran: StepReport[] = [];
@@ -115,10 +114,10 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
     const started = Date.now();
     const host = r.type === "command:remote:Command" ? hostOf(String(r.values.create)) : undefined;
     log(`[${i + 1}/${order.length}] ${host ? `${host}: ` : ""}${r.name}`);
-    const changes = await execute(r, { engine, projectDir, hash, host }).catch((e: unknown) => {
+    const changes = await execute(r, { engine: engineOf(r), projectDir, hash, host }).catch((e: unknown) => {
       throw e instanceof StepError ? new StepError(e.resource, e.host, e.code, redact(e.output)) : e;
     });
-    state.resources[r.id] = { hash, ...(r.type === "docker:index/container:Container" ? { container: String(r.values.name) } : {}) };
+    state.resources[r.id] = { hash, ...(r.type === "docker:index/container:Container" ? { container: String(r.values.name), engine: engineOf(r) } : {}) };
     saveState(o.stateFile, state);
     for (const c of changes) log(`    ${c}`);
     ran.push({ id: r.id, ...(host ? { host } : {}), changes, seconds: (Date.now() - started) / 1000 });
@@ -129,7 +128,7 @@ export async function applyStack(o: ApplyOptions): Promise<ApplyReport> {
   for (const id of Object.keys(state.resources).filter((id) => !declared.has(id))) {
     const container = state.resources[id]!.container;
     log(`forgetting ${id}: no longer declared${container ? `; removing container ${container}` : ""}`);
-    if (container) await removeContainer(container, engine);
+    if (container) await removeContainer(container, state.resources[id]!.engine ?? DEFAULT_ENGINE);
     delete state.resources[id];
   }
   saveState(o.stateFile, state);
@@ -141,17 +140,29 @@ export async function destroyStack(o: ApplyOptions): Promise<void> {
   const log = o.log ?? (() => undefined);
   const state = loadState(o.stateFile);
   const { evaluation } = await evaluateForApply(o, state);
-  const engine = loadStackConfig().config.lab?.dockerHost ?? "unix:///var/run/docker.sock";
+  const engineOf = enginesOf(evaluation);
   for (const r of [...topologicalOrder(evaluation.resources)].reverse()) {
     if (r.type === "docker:index/container:Container") {
       log(`removing container ${String(r.values.name)}`);
-      await removeContainer(String(r.values.name), engine);
+      await removeContainer(String(r.values.name), engineOf(r));
     } else if (r.type === "docker:index/network:Network") {
       log(`removing network ${String(r.values.name)}`);
-      await removeNetwork(String(r.values.name), engine);
+      await removeNetwork(String(r.values.name), engineOf(r));
     }
   }
   fs.rmSync(o.stateFile, { force: true });
+}
+
+const DEFAULT_ENGINE = "unix:///var/run/docker.sock";
+
+/** The Docker engine of a resource: its provider's host, or the default local engine. */
+function enginesOf(evaluation: Evaluation): (r: EvaluatedResource) => string {
+  const byId = new Map(evaluation.resources.map((r) => [r.id, r]));
+  return (r) => {
+    const p = r.options.provider ? byId.get(r.options.provider) : undefined;
+    if (p?.values.sshOpts) throw new Error(`lab executor: docker provider ${p.name} with sshOpts is not implemented`);
+    return p ? String(p.values.host ?? DEFAULT_ENGINE) : DEFAULT_ENGINE;
+  };
 }
 
 interface Context {

@@ -32,7 +32,7 @@ export async function ensureNetwork(values: Values, engine: string): Promise<boo
 
 const CONTAINER_INPUTS = [
   "name", "hostname", "image", "command", "capabilities", "securityOpts", "tmpfs", "volumes",
-  "networksAdvanced", "ports", "uploads", "restart", "labels", "envs",
+  "networksAdvanced", "ports", "uploads", "restart", "labels", "envs", "shmSize", "healthcheck", "start",
 ] as const;
 
 /** Creates the container unless one with the same inputs runs; replaces it otherwise. */
@@ -42,7 +42,7 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
   const name = String(values.name);
   const current = await run("docker", ["inspect", name, "--format", `{{index .Config.Labels "${HASH_LABEL}"}} {{.State.Running}}`], { env });
   if (current.code === 0) {
-    if (current.stdout.trim() === `${inputsHash} true`) return false;
+    if (current.stdout.trim() === `${inputsHash} ${values.start === false ? "false" : "true"}`) return false;
     await runOk("docker", ["rm", "-f", name], { env }); // replace: delete before create, as the provider does
   }
   const args = ["create", "--name", name, "--label", `${HASH_LABEL}=${inputsHash}`];
@@ -62,25 +62,44 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
   if (values.restart) args.push("--restart", String(values.restart));
   for (const l of (values.labels as { label: string; value: string }[] | undefined) ?? []) args.push("--label", `${l.label}=${l.value}`);
   for (const e of (values.envs as string[] | undefined) ?? []) args.push("-e", e);
+  if (values.shmSize !== undefined) args.push("--shm-size", `${Number(values.shmSize)}m`);
+  const hc = values.healthcheck as { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string } | undefined;
+  if (hc) {
+    const [kind, ...cmd] = hc.tests;
+    if (kind !== "CMD" && kind !== "CMD-SHELL") throw new Error(`lab executor: healthcheck ${kind} not implemented`);
+    args.push("--health-cmd", kind === "CMD" ? cmd.map((c) => (/^[A-Za-z0-9_./:=-]+$/.test(c) ? c : `'${c.replace(/'/g, `'\\''`)}'`)).join(" ") : cmd.join(" "));
+    if (hc.interval) args.push("--health-interval", hc.interval);
+    if (hc.timeout) args.push("--health-timeout", hc.timeout);
+    if (hc.retries !== undefined) args.push("--health-retries", String(hc.retries));
+    if (hc.startPeriod) args.push("--health-start-period", hc.startPeriod);
+  }
   args.push(String(values.image), ...((values.command as string[] | undefined) ?? []));
   await runOk("docker", args, { env });
 
-  // Uploads go in before the first start, as the provider does.
+  // Uploads go in before the first start, as a tar from / (parent directories included), as the
+  // provider does.
   const uploads = (values.uploads as { file: string; content: string; permissions?: string }[] | undefined) ?? [];
   if (uploads.length) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-upload-"));
     try {
-      for (const [i, u] of uploads.entries()) {
-        const local = path.join(dir, String(i));
-        fs.writeFileSync(local, u.content, { mode: parseInt(u.permissions ?? "0644", 8) });
+      for (const u of uploads) {
+        const local = path.join(dir, u.file);
+        fs.mkdirSync(path.dirname(local), { recursive: true });
+        fs.writeFileSync(local, u.content);
         fs.chmodSync(local, parseInt(u.permissions ?? "0644", 8));
-        await runOk("docker", ["cp", local, `${name}:${u.file}`], { env });
+      }
+      const tar = path.join(os.tmpdir(), `gitlab-ha-upload-${process.pid}.tar`);
+      await runOk("tar", ["-C", dir, "--owner=0", "--group=0", "-cf", tar, "."]);
+      try {
+        await runOk("docker", ["cp", "-", `${name}:/`], { env, stdin: fs.readFileSync(tar) });
+      } finally {
+        fs.rmSync(tar, { force: true });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  await runOk("docker", ["start", name], { env });
+  if (values.start !== false) await runOk("docker", ["start", name], { env });
   return true;
 }
 

@@ -8,7 +8,7 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(cmd: string, args: readonly string[], o: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], o: { stdin?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

@@ -28,6 +28,7 @@ function labTestConfig(): Record<string, unknown> {
     lab: { network: { name: "gitlab-ha-labtest", subnet: "172.31.230.0/24" } },
     firewall: { adminNetworks: ["172.31.230.1/32"] },
     postgres: get("postgres"),
+    gitlab: get("gitlab"),
   };
 }
 

@@ -81,14 +81,15 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
       assert.equal(await sh(host, "systemctl is-enabled git_sentinel.service"), "enabled");
       assert.equal(await sh(host, "systemctl is-active git_sentinel.service"), "active");
       assert.equal(await sh(host, "systemd-analyze verify /etc/systemd/system/git_sentinel.service 2>&1 || echo failed"), "");
-      assert.match(await sh(host, "cat /etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf"), /^After=git_sentinel\.service$/m);
+      assert.match(await sh(host, "cat /etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf"), /^After=git_sentinel\.service$/m);
     }
-    // A stand-in for the unit that starts GitLab (no GitLab here), enabled at boot as a package would.
-    await sh("gitlab", "printf '[Unit]\\nDescription=stand-in for gitlab-runsvdir\\n[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/gitlab-runsvdir.service && systemctl daemon-reload && systemctl enable --quiet gitlab-runsvdir.service");
+    // The program's gitlab-container.service, enabled at boot by hand (or a package): the next run disables it.
+    await sh("gitlab", "systemctl enable --quiet gitlab-container.service");
     const r = await converge({ force: true });
-    assert.ok(changesOf(r).includes("gitlab: disabled gitlab-runsvdir.service at boot (the sentinel starts it)"), changesOf(r).join("\n"));
-    assert.equal(await sh("gitlab", "systemctl is-enabled gitlab-runsvdir.service || true"), "disabled");
-    assert.match(await sh("gitlab", "systemctl show -p After --value gitlab-runsvdir.service"), /git_sentinel\.service/);
+    assert.ok(changesOf(r).includes("gitlab: disabled gitlab-container.service at boot (the sentinel starts it)"), changesOf(r).join("\n"));
+    assert.equal(await sh("gitlab", "systemctl is-enabled gitlab-container.service || true"), "disabled");
+    assert.match(await sh("gitlab", "systemctl show -p After --value gitlab-container.service"), /git_sentinel\.service/);
+    assert.equal(await sh("gitlab", "systemd-analyze verify /etc/systemd/system/gitlab-container.service 2>&1 | grep -v docker.service || true"), "");
     const restarts = async () => Number(await sh("gitlab", "systemctl show -p NRestarts --value git_sentinel.service"));
     const before = await restarts();
     // The stand-in stops sending WATCHDOG=1; WatchdogSec=30s, RestartSec=5s.

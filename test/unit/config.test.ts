@@ -18,6 +18,7 @@ const base = (): Values => ({
   ],
   ssh: { agent: true },
   firewall: { adminNetworks: ["10.0.0.0/8"] },
+  gitlab: { version: "17.11.7", externalUrl: "https://gitlab.example.com" },
 });
 
 const validate = (values: Values, secretKeys: string[] = []) => validateConfig({ values, secretKeys: new Set(secretKeys) });
@@ -261,5 +262,42 @@ describe("stack config", () => {
       assert.deepEqual(issuesOf({ ...base(), firewall: { enabled: false } }), []);
     });
   });
-});
 
+  describe("GitLab versions and upgrade stops", () => {
+    const at = (version: string, runningVersion?: string, postgres: Values = {}) => ({
+      ...base(),
+      gitlab: { version, externalUrl: "https://gitlab.example.com", ...(runningVersion ? { runningVersion } : {}) },
+      postgres,
+    });
+
+    it("prints the exact path when an upgrade skips required stops (the runbook's own path)", () => {
+      assertIssue(
+        issuesOf(at("13.3.5", "12.5.3", { version: 13 })),
+        "gitlab.version",
+        /^12\.5\.3 -> 13\.3\.5 skips required upgrade stops; follow 12\.5\.3 -> 12\.10\.14 -> 13\.0\.14 -> 13\.1\.11 -> 13\.3\.5, one converge per version \(set gitlab.version to 12\.10\.14 first\)/,
+      );
+      assert.deepEqual(issuesOf(at("12.10.14", "12.5.3", { version: 13 })), [], "the next stop is allowed");
+      assert.deepEqual(issuesOf(at("13.0.14", "12.10.14", { version: 13 })), []);
+    });
+
+    it("checks current versions too, and refuses downgrades", () => {
+      assertIssue(issuesOf(at("18.5.2", "17.3.7", { extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] })), "gitlab.version",
+        /follow 17\.3\.7 -> 17\.5\.5 -> 17\.8\.7 -> 17\.11\.7 -> 18\.2\.x \(latest patch\) -> 18\.5\.2/);
+      assert.deepEqual(issuesOf(at("17.11.7", "17.8.7")), []);
+      assertIssue(issuesOf(at("17.8.7", "17.11.7")), "gitlab.version", /cannot be downgraded/);
+    });
+
+    it("refuses a PostgreSQL too old for the target, and missing extensions", () => {
+      assertIssue(issuesOf(at("18.5.2", undefined, { version: 15 })), "postgres.version", /GitLab 18\.5\.2 needs PostgreSQL 16 or later, config has 15/);
+      assertIssue(issuesOf(at("18.5.2")), "postgres.extensions", /needs the extension\(s\) amcheck/);
+      assertIssue(issuesOf(at("13.1.0", undefined, { version: 13, extensions: ["pg_trgm"] })), "postgres.extensions", /plpgsql, btree_gist/);
+    });
+
+    it("requires a version for GitLab hosts and rejects what is not one", () => {
+      const none = base();
+      delete none.gitlab;
+      assertIssue(issuesOf(none), "gitlab.version", /has role gitlab: expected the GitLab version/);
+      assertIssue(issuesOf(at("17.11")), "gitlab.version", /expected a GitLab version like 17\.11\.7/);
+    });
+  });
+});

@@ -60,7 +60,7 @@ describe("firewall rules from roles", () => {
   it("opens DRBD and the sentinel to DRBD peers, GitLab to its clients", () => {
     assert.deepEqual(rulesOf("gitlab"), [
       "22 <- 172.31.229.1/32",
-      "80,443,2222 <- 0.0.0.0/0",
+      "1980,1443,1922 <- 0.0.0.0/0",
       "7789 <- 172.31.229.14 172.31.229.15",
       "7980 <- 172.31.229.14 172.31.229.15",
     ]);
@@ -96,7 +96,7 @@ describe("failover and recovery", () => {
     assert.equal(initial.options.deleteBeforeReplace, true);
 
     const reactor = await evaluateStack("prod", { overrides: { failover: { engine: "drbd-reactor" } } });
-    assert.match(String(byName(reactor, "failover-10-228-130-58-promoter").display.content), /\[promoter\.resources\.gitlab\]\nstart = \["vdb\.mount", "gitlab-runsvdir\.service"\]/);
-    assert.ok(!reactor.resources.some((r) => r.name.endsWith("-unit-write")));
+    assert.match(String(byName(reactor, "failover-10-228-130-58-promoter").display.content), /\[promoter\.resources\.gitlab\]\nstart = \["vdb\.mount", "gitlab-container\.service"\]/);
+    assert.ok(!reactor.resources.some((r) => r.name.startsWith("failover-") && r.name.endsWith("-unit-write")), "no sentinel unit with drbd-reactor");
   });
 });

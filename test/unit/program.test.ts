@@ -131,7 +131,7 @@ describe("stack variants", () => {
   });
 
   it("moves PGDATA with a systemd drop-in, not by editing the packaged unit", async () => {
-    const file = await evaluateStack("prod", { overrides: { postgres: { dataDirectory: "/srv/pg" } } });
+    const file = await evaluateStack("prod", { overrides: { postgres: { dataDirectory: "/srv/pg", extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] } } });
     const dropIn = byName(file, "postgres-pgsql-pgdata");
     assert.equal(dropIn.display.path, "/etc/systemd/system/postgresql-16.service.d/50-gitlab-ha-pgdata.conf");
     assert.equal(dropIn.display.content, "[Service]\nEnvironment=PGDATA=/srv/pg\n");

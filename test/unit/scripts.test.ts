@@ -9,7 +9,7 @@ import { commandsOf, evaluateStack, shellcheck } from "../helpers";
 const VARIANTS: [string, Record<string, unknown>][] = [
   ["lab", {}],
   ["prod", {}],
-  ["prod", { ssh: { user: "deploy", agent: true }, postgres: { dataDirectory: "/srv/pg", basebackup: { maxRate: "50M" }, rebuildStandbys: { pgsq2: "t1" } } }],
+  ["prod", { ssh: { user: "deploy", agent: true }, postgres: { dataDirectory: "/srv/pg", basebackup: { maxRate: "50M" }, rebuildStandbys: { pgsq2: "t1" }, extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] } }],
   ["prod", { failover: { engine: "drbd-reactor" }, drbd: { initialPrimary: "10-228-130-58", quorum: "off", acknowledgeSplitBrainRisk: "accepted by the test" } }],
 ];
 

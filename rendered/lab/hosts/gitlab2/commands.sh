@@ -486,12 +486,12 @@ GITLAB_HA_SCRIPT
 
 # [10] failover-gitlab2-gitlab-after-write
 #     after: drbd-gitlab2-links, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
-#     stdin: files/etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
+#     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: write /etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf on gitlab2
+# gitlab-ha: write /etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf on gitlab2
 # host: gitlab2
-FILE_PATH=/etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf
+FILE_PATH=/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf
 FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
@@ -544,10 +544,10 @@ GITLAB_HA_SCRIPT
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: enable git_sentinel.service; gitlab-runsvdir.service off at boot
+# gitlab-ha: enable git_sentinel.service; gitlab-container.service off at boot
 # host: gitlab2
 SENTINEL_UNIT=git_sentinel.service
-GITLAB_UNIT=gitlab-runsvdir.service
+GITLAB_UNIT=gitlab-container.service
 # gitlab-ha host library, prepended to every host script.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
@@ -608,7 +608,61 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [12] firewall-gitlab2-install
+# [12] gitlab-gitlab2-unit-write
+#     after: drbd-gitlab2-links, lab-gitlab-stand-in, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-pgsql-objects
+#     stdin: files/etc/systemd/system/gitlab-container.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-container.service on gitlab2
+# host: gitlab2
+FILE_PATH=/etc/systemd/system/gitlab-container.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=false
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [13] firewall-gitlab2-install
 #     after: lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -662,7 +716,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [13] firewall-gitlab2-rules-write
+# [14] firewall-gitlab2-rules-write
 #     after: firewall-gitlab2-install, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -716,10 +770,10 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [14] firewall-gitlab2-apply
+# [15] firewall-gitlab2-apply
 #     after: firewall-gitlab2-rules-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["7f1ddd2a30063494455d61a4633573a49fe52a026e62770a7682486263d7aa5e"]
+#     re-run when changed: ["6b0844f99466122e2137274df951d47662512fbbfd4780a487008b9101b1fef7"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chain GITLAB-HA-INPUT and persist it

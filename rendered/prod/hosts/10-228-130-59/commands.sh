@@ -392,12 +392,12 @@ GITLAB_HA_SCRIPT
 
 # [8] failover-10-228-130-59-gitlab-after-write
 #     after: drbd-10-228-130-59-links
-#     stdin: files/etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
+#     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: write /etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf on 10-228-130-59
+# gitlab-ha: write /etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf on 10-228-130-59
 # host: 10-228-130-59
-FILE_PATH=/etc/systemd/system/gitlab-runsvdir.service.d/50-gitlab-ha-after-sentinel.conf
+FILE_PATH=/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf
 FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
@@ -450,10 +450,10 @@ GITLAB_HA_SCRIPT
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: enable git_sentinel.service; gitlab-runsvdir.service off at boot
+# gitlab-ha: enable git_sentinel.service; gitlab-container.service off at boot
 # host: 10-228-130-59
 SENTINEL_UNIT=git_sentinel.service
-GITLAB_UNIT=gitlab-runsvdir.service
+GITLAB_UNIT=gitlab-container.service
 # gitlab-ha host library, prepended to every host script.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
@@ -514,7 +514,61 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [10] firewall-10-228-130-59-install
+# [10] gitlab-10-228-130-59-unit-write
+#     after: drbd-10-228-130-59-links, postgres-pgsql-objects
+#     stdin: files/etc/systemd/system/gitlab-container.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-container.service on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-container.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=false
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [11] firewall-10-228-130-59-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -568,7 +622,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [11] firewall-10-228-130-59-rules-write
+# [12] firewall-10-228-130-59-rules-write
 #     after: firewall-10-228-130-59-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -622,7 +676,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [12] firewall-10-228-130-59-apply
+# [13] firewall-10-228-130-59-apply
 #     after: firewall-10-228-130-59-rules-write
 #     stdin: none
 #     re-run when changed: ["c1e3f839eb2f86b4dc0806d0f6ba862ed00a14c819a360914adfd23e92c32145"]

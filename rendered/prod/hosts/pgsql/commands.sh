@@ -324,7 +324,7 @@ DATABASE=gitlabhq_production
 GITLAB_USER=gitlab
 GITLAB_CREATEDB=true
 REPLICATION_USER=backup
-EXTENSIONS=(pg_trgm btree_gist plpgsql)
+EXTENSIONS=(pg_trgm btree_gist plpgsql amcheck)
 SLOT_PREFIX=gitlab_ha_
 SLOTS=(gitlab_ha_pgsq2)
 # gitlab-ha host library, prepended to every host script.

@@ -1,0 +1,100 @@
+// GitLab on one node: the Omnibus container on the node's Docker engine, configured against the
+// external PostgreSQL primary. On DRBD nodes Pulumi only creates it: the unit gitlab-container
+// starts it, and only the failover engine starts that unit, where the volume is mounted.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import type { StackConfig } from "../config/schema";
+import { HostFile } from "../host/file";
+import type { HostTarget } from "../host/target";
+import { renderOmnibusConfig } from "./omnibus";
+
+export const GITLAB_CONTAINER_UNIT = "gitlab-container.service";
+const DB_PASSWORD_FILE = "/etc/gitlab-ha/db_password";
+
+export interface GitlabNodeArgs {
+  readonly host: HostTarget;
+  readonly stack: StackConfig;
+  /** The gitlab role's password (secret); uploaded into the container as a 0600 file. */
+  readonly dbPassword: pulumi.Input<string>;
+  /** Docker engine of the node: ssh://... for remote nodes, the local engine in the lab. */
+  readonly engine: { readonly host: string; readonly sshOpts?: string[] };
+  /** The container is created but left to the failover engine to start (DRBD nodes). */
+  readonly startedByFailover: boolean;
+  /** Host directory under which /etc/gitlab, /var/opt/gitlab and /var/log/gitlab live. */
+  readonly volumeRoot: string;
+  /** Container name: "gitlab" on a node's own engine; unique per node when nodes share one (lab). */
+  readonly containerName: string;
+  /** Resources to wait for: the database, the volume, a lab stand-in image. */
+  readonly after: readonly pulumi.Resource[];
+}
+
+export function renderContainerUnit(container: string): string {
+  return [
+    "# Managed by gitlab-ha (components/gitlab): runs the GitLab container. Disabled at boot; the",
+    "# failover engine starts it on the node where the DRBD volume is primary.",
+    "[Unit]",
+    "Description=GitLab container",
+    "Requires=docker.service",
+    "After=docker.service",
+    "[Service]",
+    `ExecStart=/usr/bin/docker start --attach ${container}`,
+    `ExecStop=/usr/bin/docker stop --time 300 ${container}`,
+    "TimeoutStopSec=330",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+export class GitlabNode extends pulumi.ComponentResource {
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: GitlabNodeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super("gitlab-ha:gitlab:Node", name, {}, opts);
+    const g = args.stack.gitlab;
+    const pg = args.stack.postgres;
+    const primary = args.stack.hosts.find((h) => h.roles.includes("postgres-primary"))!;
+    const omnibus = renderOmnibusConfig({
+      externalUrl: g.externalUrl!,
+      db: { host: primary.address, port: pg.port, database: pg.database, username: pg.gitlabUser },
+      dbPasswordFile: DB_PASSWORD_FILE,
+      sshPort: g.ports.ssh,
+      backup: g.backup,
+      extra: g.extraConfig,
+    });
+    const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });
+    const after: pulumi.Resource[] = [...args.after];
+    if (args.startedByFailover) {
+      after.push(
+        new HostFile(
+          `${name}-unit`,
+          { host: args.host, path: `/etc/systemd/system/${GITLAB_CONTAINER_UNIT}`, content: renderContainerUnit(args.containerName), mode: "0644", owner: "root", group: "root" },
+          { parent: this, dependsOn: [...args.after] },
+        ),
+      );
+    }
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        name: args.containerName,
+        hostname: new URL(g.externalUrl!).hostname,
+        image: `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`,
+        ports: [
+          { internal: 80, external: g.ports.http },
+          { internal: 443, external: g.ports.https },
+          { internal: 22, external: g.ports.ssh },
+        ],
+        shmSize: g.shmSize,
+        restart: args.startedByFailover ? "no" : "always",
+        start: !args.startedByFailover,
+        healthcheck: { tests: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: "60s", timeout: "30s", retries: 5, startPeriod: "600s" },
+        volumes: ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"].map((p) => ({ hostPath: `${args.volumeRoot}${p}`, containerPath: p })),
+        envs: [`GITLAB_OMNIBUS_CONFIG=${omnibus}`],
+        uploads: [{ file: DB_PASSWORD_FILE, content: pulumi.secret(args.dbPassword), permissions: "0600" }],
+      },
+      // One container of that name per engine: the old one goes before the new one comes.
+      { parent: this, provider, dependsOn: [...after], deleteBeforeReplace: true },
+    );
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,67 @@
+// GitLab against the external database on lab hosts. No GitLab image can be had here: the lab's
+// GitLab containers use a stand-in image (a tag of the lab host image) and, being on DRBD nodes,
+// are created but never started. What is checked for real: the container the program creates,
+// the Omnibus config it carries (read back from the engine and evaluated by Ruby), the password
+// file uploaded into it, and a contract check against the real primary from the GitLab host's
+// address with exactly those settings.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { extensionsFor } from "../../components/gitlab/upgrade";
+import { run, runOk } from "../../components/offline/run";
+import { rubySettings } from "../helpers";
+import { address, converge, CONFIG, generated, resetLab, sh, STACK } from "./bed";
+
+const container = `gitlab-ha-${STACK}-gitlab-gitlab`;
+const VERSION = String((CONFIG.gitlab as { version: string }).version);
+
+describe("GitLab on the external database (lab, stand-in image)", { timeout: 600_000 }, () => {
+  let settings: Record<string, Record<string, unknown>>;
+  let passwordFile: { mode: string; content: string };
+
+  before(async () => {
+    await resetLab();
+    await converge();
+    const env = JSON.parse((await runOk("docker", ["inspect", container, "--format", "{{json .Config.Env}}"])).stdout) as string[];
+    const omnibus = env.find((e) => e.startsWith("GITLAB_OMNIBUS_CONFIG="))!.slice("GITLAB_OMNIBUS_CONFIG=".length);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-pw-"));
+    await runOk("docker", ["cp", `${container}:/etc/gitlab-ha/db_password`, dir]);
+    const file = path.join(dir, "db_password");
+    passwordFile = { mode: (fs.statSync(file).mode & 0o777).toString(8), content: fs.readFileSync(file, "utf8") };
+    fs.rmSync(dir, { recursive: true, force: true });
+    settings = rubySettings(omnibus, { "/etc/gitlab-ha/db_password": passwordFile.content }) as Record<string, Record<string, unknown>>;
+  });
+  after(async () => {
+    if (!process.env.KEEP_LAB) await resetLab();
+  });
+
+  it("creates the container with its stand-in image, not started (the failover engine starts it)", async () => {
+    const state = (await runOk("docker", ["inspect", container, "--format", "{{.State.Status}} {{.Config.Image}} {{.HostConfig.ShmSize}}"])).stdout.trim();
+    assert.equal(state, `created gitlab-ha-lab/gitlab-stand-in:${VERSION}-ce.0 ${256 * 1024 * 1024}`);
+    assert.equal(passwordFile.mode, "600");
+    assert.equal(passwordFile.content, generated("postgres-gitlab-password"));
+    assert.equal((await run("docker", ["inspect", container, "--format", "{{json .Config.Env}}"])).stdout.includes(passwordFile.content), false, "no password in the environment");
+  });
+
+  it("passes the database contract from the GitLab host with exactly the rendered settings", async () => {
+    const db = settings.gitlab_rails!;
+    assert.deepEqual(settings.postgresql, { enable: false });
+    assert.equal(db.db_host, address("pgsql"));
+    const conninfo = `host=${String(db.db_host)} port=${String(db.db_port)} dbname=${String(db.db_database)} user=${String(db.db_username)}`;
+    const sql = [
+      "SELECT current_user;",
+      `SELECT count(*) FROM pg_extension WHERE extname IN (${extensionsFor(VERSION).map((x) => `'${x}'`).join(", ")});`,
+      "CREATE TABLE gitlab_ha_contract (id bigint PRIMARY KEY); INSERT INTO gitlab_ha_contract VALUES (1); DROP TABLE gitlab_ha_contract;",
+      "SELECT 'dropped';",
+    ].join("\n");
+    // The password goes on stdin; psql reads the SQL from a file made from the second stdin part.
+    const out = await sh(
+      "gitlab",
+      `IFS= read -r PGPASSWORD; export PGPASSWORD; f=$(mktemp); cat > "$f"; psql -X -q -At -v ON_ERROR_STOP=1 -d '${conninfo}' -f "$f"; rm -f "$f"`,
+      `${String(db.db_password)}\n${sql}\n`,
+    );
+    assert.deepEqual(out.split("\n"), ["gitlab", String(extensionsFor(VERSION).length), "dropped"]);
+  });
+});

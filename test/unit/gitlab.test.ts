@@ -1,0 +1,101 @@
+// GitLab on the external database: the Omnibus config checked by Ruby itself, the containers the
+// program declares, and the upgrade data.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { SECRET } from "../../components/offline/evaluate";
+import { renderOmnibusConfig } from "../../components/gitlab/omnibus";
+import { extensionsFor, minPostgresFor, upgradePath } from "../../components/gitlab/upgrade";
+import { byName, evaluateStack, rubySettings } from "../helpers";
+
+const omnibusOf = (e: Awaited<ReturnType<typeof evaluateStack>>, node: string) =>
+  String((byName(e, `gitlab-${node}-container`).values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
+
+describe("GitLab Omnibus config", () => {
+  it("is valid Ruby (ruby -c) for every stack, escape hatch included", async () => {
+    for (const [stack, overrides] of [["prod", {}], ["lab", {}], ["prod", { gitlab: { version: "18.5.2", externalUrl: "https://g.example.com", extraConfig: ["gitlab_rails['time_zone'] = 'UTC'"] } }]] as const) {
+      const e = await evaluateStack(stack, { overrides: { ...overrides, ...(stack === "prod" && "gitlab" in overrides ? { postgres: { version: 16, extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] } } : {}) } });
+      for (const r of e.resources.filter((x) => x.type === "docker:index/container:Container" && x.name.startsWith("gitlab-"))) {
+        const rb = String((r.values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
+        assert.match(execFileSync("ruby", ["-c"], { input: rb, encoding: "utf8" }), /Syntax OK/);
+      }
+    }
+  });
+
+  it("points every db_* key at the primary and reads the password from a file", async () => {
+    const e = await evaluateStack("prod");
+    const s = rubySettings(omnibusOf(e, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "from-the-file\n" });
+    assert.equal(s.external_url, "https://gitlab.example.com");
+    assert.deepEqual(s.postgresql, { enable: false });
+    const rails = s.gitlab_rails as Record<string, unknown>;
+    assert.deepEqual(
+      { ...rails },
+      {
+        db_adapter: "postgresql", db_encoding: "unicode", db_host: "10.228.129.11", db_port: 5432, db_database: "gitlabhq_production",
+        db_username: "gitlab", db_password: "from-the-file", gitlab_shell_ssh_port: 2222, backup_path: "/var/opt/gitlab/backups",
+        backup_keep_time: 604800, backup_archive_permissions: 0o644,
+      },
+    );
+  });
+
+  it("quotes what it interpolates", () => {
+    const rb = renderOmnibusConfig({
+      externalUrl: "https://x.example.com/it's",
+      db: { host: "h", port: 1, database: "d", username: "u" },
+      dbPasswordFile: "/p",
+      sshPort: 22,
+      backup: { path: "/b", keepTime: 1, archivePermissions: "0600" },
+      extra: [],
+    });
+    assert.equal(rubySettings(rb, { "/p": "x" }).external_url, "https://x.example.com/it's");
+  });
+});
+
+describe("GitLab containers", () => {
+  it("run the configured image on each node's engine, created but started by the failover engine on DRBD nodes", async () => {
+    const e = await evaluateStack("prod");
+    const c = byName(e, "gitlab-10-228-130-58-container");
+    assert.equal(c.values.image, "gitlab/gitlab-ee:18.5.2-ee.0");
+    assert.equal(c.values.name, "gitlab");
+    assert.equal(c.values.start, false);
+    assert.equal(c.values.restart, "no");
+    assert.equal(c.values.shmSize, 256);
+    assert.equal(c.options.deleteBeforeReplace, true);
+    assert.deepEqual(c.values.volumes, [
+      { hostPath: "/vdb/gitlab/etc/gitlab", containerPath: "/etc/gitlab" },
+      { hostPath: "/vdb/gitlab/var/opt/gitlab", containerPath: "/var/opt/gitlab" },
+      { hostPath: "/vdb/gitlab/var/log/gitlab", containerPath: "/var/log/gitlab" },
+    ]);
+    assert.deepEqual(c.values.ports, [{ internal: 80, external: 80 }, { internal: 443, external: 443 }, { internal: 22, external: 2222 }]);
+    assert.deepEqual((c.display.uploads as Record<string, unknown>[])[0], { file: "/etc/gitlab-ha/db_password", content: SECRET, permissions: "0600" });
+    assert.ok(!JSON.stringify(c.display.envs).includes(SECRET), "no secret in the environment");
+    const engine = byName(e, "gitlab-10-228-130-58-engine");
+    assert.equal(engine.values.host, "ssh://root@10.228.130.58:22");
+    assert.match(String(byName(e, "gitlab-10-228-130-58-unit").display.content), /ExecStart=\/usr\/bin\/docker start --attach gitlab\n/);
+    assert.match(String(byName(e, "failover-10-228-130-58-enable").display.create), /GITLAB_UNIT=gitlab-container\.service/);
+  });
+
+  it("use the runbook's lab port mapping and a named stand-in image in the lab", async () => {
+    const e = await evaluateStack("lab");
+    const c = byName(e, "gitlab-gitlab-container");
+    assert.equal(c.values.image, "gitlab-ha-lab/gitlab-stand-in:17.11.7-ce.0");
+    assert.deepEqual(c.values.ports, [{ internal: 80, external: 1980 }, { internal: 443, external: 1443 }, { internal: 22, external: 1922 }]);
+    assert.equal(byName(e, "gitlab-gitlab-engine").values.host, "unix:///var/run/docker.sock");
+    assert.match(String(byName(e, "lab-gitlab-stand-in").values.create), /docker tag gitlab-ha-lab-host:\w+ gitlab-ha-lab\/gitlab-stand-in:17\.11\.7-ce\.0/);
+  });
+});
+
+describe("upgrade data", () => {
+  it("lists the stops between two versions, with their latest patches", () => {
+    assert.deepEqual(upgradePath("12.5.3", "13.3.5"), ["12.10.14", "13.0.14", "13.1.11", "13.3.5"]);
+    assert.deepEqual(upgradePath("16.11.10", "17.3.7"), ["17.1.8", "17.3.7"]);
+    assert.deepEqual(upgradePath("17.3.7", "17.5.5"), ["17.5.5"]);
+  });
+
+  it("knows the PostgreSQL minimum and the extensions of each version", () => {
+    assert.equal(minPostgresFor("13.3.5"), 11);
+    assert.equal(minPostgresFor("18.5.2"), 16);
+    assert.deepEqual(extensionsFor("13.0.14"), ["pg_trgm", "plpgsql"]);
+    assert.deepEqual(extensionsFor("18.4.0"), ["pg_trgm", "plpgsql", "btree_gist", "amcheck"]);
+  });
+});
