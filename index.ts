@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, readSecretFile } from "./components/config/load";
 import type { HostConfig, Role } from "./components/config/schema";
-import { hostTargets } from "./components/host/target";
+import { dockerEngine, hostTargets } from "./components/host/target";
+import { RunnerHost } from "./components/runner/host";
 import { DrbdResource } from "./components/drbd/resource";
 import { Firewall } from "./components/firewall/firewall";
 import { GitlabNode } from "./components/gitlab/node";
@@ -72,10 +73,6 @@ export = async () => {
   }
 
   // GitLab on each node's Docker engine: the local one in the lab, ssh:// to the node otherwise.
-  const sshOpts = [
-    ...(config.ssh.privateKeyFile ? ["-i", config.ssh.privateKeyFile] : []),
-    ...(config.ssh.bastion ? ["-J", `${config.ssh.bastion.user ?? config.ssh.user}@${config.ssh.bastion.host}:${config.ssh.bastion.port}`] : []),
-  ];
   for (const host of withRole("gitlab")) {
     const h = host.config;
     const onDrbd = h.roles.includes("drbd");
@@ -83,13 +80,22 @@ export = async () => {
       host,
       stack: config,
       dbPassword: postgres!.gitlabPassword,
-      engine: lab
-        ? { host: config.lab!.dockerHost }
-        : { host: `ssh://${h.ssh.user ?? config.ssh.user}@${h.ssh.host ?? h.address}:${h.ssh.port ?? config.ssh.port}`, ...(sshOpts.length ? { sshOpts } : {}) },
+      engine: dockerEngine(config, h),
       startedByFailover: onDrbd,
       containerName: lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab",
       volumeRoot: g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab"),
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
+    });
+  }
+
+  for (const host of withRole("runner")) {
+    new RunnerHost(`runner-${host.name}`, {
+      host,
+      runners: config.runners,
+      mine: config.runners.runners.filter((r) => r.host === host.name),
+      ...(g.externalUrl ? { defaultUrl: g.externalUrl } : {}),
+      ...(secrets.runnerTokens ? { tokens: secrets.runnerTokens } : {}),
+      engine: dockerEngine(config, host.config),
     });
   }
 

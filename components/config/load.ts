@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigIssue, crossKeyIssues } from "./rules";
+import { ConfigIssue, crossKeyIssues, runnerTokenIssues } from "./rules";
 import { SECRET_KEYS, SecretKey, StackConfig, stackSchema } from "./schema";
 
 export const NAMESPACE = "gitlab-ha";
@@ -66,6 +66,8 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
   const parsed = stackSchema.safeParse(plain);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(zodIssue));
   issues.push(...crossKeyIssues(plain, secretsPresent));
+  const tokens = secretsPresent.has("runnerTokens") ? (raw.values.runnerTokens as string) : undefined;
+  if (tokens !== UNKNOWN_SECRET) issues.push(...runnerTokenIssues(plain, tokens));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(dedupe(issues));
 
   const secrets: StackSecrets = {};

@@ -116,6 +116,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
 
   drbdIssues(input, hosts, add);
   gitlabVersionIssues(input, hosts, add);
+  runnerIssues(input, hosts, add);
   portIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
@@ -216,6 +217,55 @@ function gitlabVersionIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p
   const have = arr(pg.extensions ?? ["pg_trgm", "btree_gist", "plpgsql"]).filter((x): x is string => typeof x === "string");
   const missing = extensionsFor(version).filter((e) => !have.includes(e));
   if (missing.length) add("postgres.extensions", `GitLab ${version} needs the extension(s) ${missing.join(", ")}: add them (created before GitLab upgrades)`);
+}
+
+function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const runners = arr(obj(input.runners)?.runners);
+  const byName = new Map(hosts.map(({ h }) => [str(h.name), h] as const));
+  const seen = new Map<string, number>();
+  const externalUrl = str(obj(input.gitlab)?.externalUrl);
+  runners.forEach((raw, i) => {
+    const r = obj(raw) ?? {};
+    const name = str(r.name);
+    if (name !== undefined) {
+      if (seen.has(name)) add(`runners.runners[${i}].name`, `duplicate runner name '${name}': already used by runners.runners[${seen.get(name)}]`);
+      else seen.set(name, i);
+    }
+    const host = str(r.host);
+    if (host !== undefined) {
+      const h = byName.get(host);
+      if (!h) add(`runners.runners[${i}].host`, `names host '${host}', which is not declared in hosts`);
+      else if (!rolesOf(h).includes("runner")) add(`runners.runners[${i}].host`, `host '${host}' does not have role runner`);
+    }
+    if (r.url === undefined && externalUrl === undefined) add(`runners.runners[${i}].url`, "expected the GitLab URL (or set gitlab.externalUrl)");
+  });
+}
+
+/**
+ * The runner tokens secret (JSON: name -> { token } or { registrationToken }): every runner has
+ * exactly one, and nothing else is in it. Checked when the value is known (preview and up).
+ */
+export function runnerTokenIssues(input: Raw, tokensJson: string | undefined): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = arr(obj(input.runners)?.runners).map((r) => str(obj(r)?.name)).filter((n): n is string => n !== undefined);
+  if (tokensJson === undefined) {
+    for (const n of names) issues.push({ path: "runnerTokens", message: `runner '${n}' has neither token: pulumi config set --secret runnerTokens '{"${n}": {"token": "glrt-..."}}'` });
+    return issues;
+  }
+  let tokens: Raw;
+  try {
+    tokens = obj(JSON.parse(tokensJson)) ?? {};
+  } catch {
+    return [{ path: "runnerTokens", message: "expected a JSON object: runner name to { token } or { registrationToken }" }];
+  }
+  for (const n of names) {
+    const t = obj(tokens[n]);
+    const kinds = t ? ["token", "registrationToken"].filter((k) => typeof t[k] === "string" && (t[k] as string).length > 0) : [];
+    if (kinds.length !== 1) issues.push({ path: `runnerTokens.${n}`, message: kinds.length ? "expected one of token and registrationToken, not both" : `runner '${n}' has neither token nor registrationToken` });
+    else if (kinds[0] === "token" && !String(t!.token).startsWith("glrt-")) issues.push({ path: `runnerTokens.${n}.token`, message: "expected a runner authentication token (glrt-...); use registrationToken for the legacy flow" });
+  }
+  for (const k of Object.keys(tokens)) if (!names.includes(k)) issues.push({ path: `runnerTokens.${k}`, message: `no runner named '${k}' in runners.runners` });
+  return issues;
 }
 
 /** Every port a host serves, by the key that asks for it; two keys may not claim one port. */

@@ -8,9 +8,10 @@ import { VERSION_PATTERN } from "../gitlab/upgrade";
 
 /**
  * Host roles. drbd: a node of the replicated volume with its own disk (GitLab runs where the
- * volume is primary); drbd-tiebreaker: a diskless DRBD node that only adds a quorum vote.
+ * volume is primary); drbd-tiebreaker: a diskless DRBD node that only adds a quorum vote;
+ * runner: runs gitlab-runner (in a container) for the runners assigned to it.
  */
-export const ROLES = ["postgres-primary", "postgres-standby", "gitlab", "drbd", "drbd-tiebreaker"] as const;
+export const ROLES = ["postgres-primary", "postgres-standby", "gitlab", "drbd", "drbd-tiebreaker", "runner"] as const;
 export type Role = (typeof ROLES)[number];
 
 const hostName = z
@@ -228,6 +229,65 @@ export const gitlabSchema = z.strictObject({
     .default({ http: 80, https: 443, ssh: 2222 }),
 });
 
+const runnerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected a runner name: lower-case letters, digits and '-'");
+
+export const runnerSchema = z.strictObject({
+  name: runnerName,
+  /** Host (role runner) that runs it. */
+  host: hostName,
+  /** GitLab URL; gitlab.externalUrl when unset. */
+  url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  executor: z.enum(["shell", "docker", "docker+machine", "docker-autoscaler", "kubernetes", "ssh", "custom", "virtualbox", "parallels", "instance"]),
+  /** Legacy registration-token flow only: set on creation otherwise (GitLab 15.10+). */
+  description: z.string().optional(),
+  tags: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
+  limit: z.number().int().min(0).default(0),
+  buildsDir: absolutePath.optional(),
+  cacheDir: absolutePath.optional(),
+  environment: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected NAME=value")).default([]),
+  outputLimit: z.number().int().min(1).optional(),
+  preGetSourcesScript: z.string().optional(),
+  preBuildScript: z.string().optional(),
+  postBuildScript: z.string().optional(),
+  docker: z
+    .strictObject({
+      image: z.string().min(1),
+      privileged: z.boolean().default(false),
+      volumes: z.array(z.string()).default([]),
+      memory: z.string().regex(/^\d+[kmg]?$/).optional(),
+      cpus: z.string().regex(/^\d+(\.\d+)?$/).optional(),
+      pullPolicy: z.array(z.enum(["always", "if-not-present", "never"])).optional(),
+      allowedImages: z.array(z.string()).optional(),
+    })
+    .optional(),
+  cache: z
+    .strictObject({
+      type: z.enum(["s3", "gcs", "azure"]),
+      path: z.string().optional(),
+      shared: z.boolean().default(false),
+      /** Bucket settings as gitlab-runner names them (ServerAddress, BucketName, ...); credentials come from the environment or instance roles. */
+      settings: z.record(z.string().regex(/^[A-Z][A-Za-z]+$/, "expected a setting name like BucketName"), z.union([z.string(), z.boolean()])).default({}),
+    })
+    .optional(),
+});
+
+export const runnersSchema = z.strictObject({
+  /** gitlab-runner image version (the container runs gitlab/gitlab-runner:v<version>). */
+  version: z.string().regex(VERSION_PATTERN, "expected a version like 17.11.0").default("17.11.0"),
+  /** Image repository; lab stacks name a stand-in. */
+  image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/).default("gitlab/gitlab-runner"),
+  concurrent: z.number().int().min(1).default(4),
+  logLevel: z.enum(["debug", "info", "warn", "error", "fatal", "panic"]).default("info"),
+  logFormat: z.enum(["runner", "text", "json"]).default("runner"),
+  checkInterval: z.number().int().min(0).default(3),
+  /** Metrics listener (changing it needs a runner restart). */
+  listenAddress: z.string().regex(/^[^\s]*:\d+$/, "expected host:port").optional(),
+  sessionServer: z
+    .strictObject({ listenAddress: z.string(), advertiseAddress: z.string(), sessionTimeout: z.number().int().min(1).default(1800) })
+    .optional(),
+  runners: z.array(runnerSchema).default([]),
+});
+
 export const labSchema = z.strictObject({
   /** Repository name of the lab host image; the tag is derived from the image recipe. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, "expected a Docker repository name").default("gitlab-ha-lab-host"),
@@ -249,6 +309,7 @@ export const stackSchema = z.strictObject({
   failover: failoverSchema.default(() => failoverSchema.parse({})),
   firewall: firewallSchema.default(() => firewallSchema.parse({})),
   gitlab: gitlabSchema.default(() => gitlabSchema.parse({})),
+  runners: runnersSchema.default(() => runnersSchema.parse({})),
   /** Present only in lab stacks: the hosts are containers the stack creates itself. */
   lab: labSchema.optional(),
 });
@@ -261,6 +322,8 @@ export const SECRET_KEYS = {
   postgresReplicationPassword: "password of the PostgreSQL replication role",
   /** Password of the gitlab role; generated when unset. */
   postgresGitlabPassword: "password of the PostgreSQL gitlab role",
+  /** JSON object: runner name to { "token": "glrt-..." } or { "registrationToken": "..." }. */
+  runnerTokens: "runner tokens by runner name",
 } as const;
 export type SecretKey = keyof typeof SECRET_KEYS;
 
@@ -272,3 +335,5 @@ export type LabConfig = z.output<typeof labSchema>;
 export type DrbdConfig = z.output<typeof drbdSchema>;
 export type FailoverConfig = z.output<typeof failoverSchema>;
 export type FirewallConfig = z.output<typeof firewallSchema>;
+export type RunnersConfig = z.output<typeof runnersSchema>;
+export type RunnerConfig = z.output<typeof runnerSchema>;

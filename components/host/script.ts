@@ -7,7 +7,7 @@ export type ShellValue = string | number | boolean | readonly string[];
 
 /** Quotes a value for POSIX shells: the result is one word, expanded by nothing. */
 export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 function assignment(name: string, value: ShellValue): string {

@@ -61,3 +61,18 @@ export function hostTargets(
   }
   return targets;
 }
+
+/**
+ * The Docker engine of a host for @pulumi/docker: the lab's engine for lab hosts, else ssh:// to
+ * the host itself (the provider runs the local ssh client: agent or key file, optional bastion).
+ */
+export function dockerEngine(stack: StackConfig, host: HostConfig): { host: string; sshOpts?: string[] } {
+  if (stack.lab) return { host: stack.lab.dockerHost };
+  const e = sshEndpoint(stack, host);
+  const b = stack.ssh.bastion;
+  const sshOpts = [
+    ...(stack.ssh.privateKeyFile ? ["-i", stack.ssh.privateKeyFile] : []),
+    ...(b ? ["-J", `${b.user ?? stack.ssh.user}@${b.host}:${b.port}`] : []),
+  ];
+  return { host: `ssh://${host.ssh.user ?? stack.ssh.user}@${e.host}:${e.port}`, ...(sshOpts.length ? { sshOpts } : {}) };
+}

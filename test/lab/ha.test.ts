@@ -24,20 +24,20 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
   });
 
   it("opens each port to exactly the hosts its role declares", async () => {
-    // Listeners standing in for DRBD, the sentinel and GitLab's web server (none run in the lab).
-    for (const port of [7789, 7980, 80]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
-    await waitFor("listeners", 10, async () => ((await sh("gitlab", "ss -ltn | grep -c ':7789 \\|:7980 \\|:80 '")) === "3" ? true : undefined));
+    // Listeners standing in for DRBD, the sentinel and GitLab's published web port (none run in the lab).
+    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
+    await waitFor("listeners", 10, async () => ((await sh("gitlab", "ss -ltn | grep -c ':7789 \\|:7980 \\|:1980 '")) === "3" ? true : undefined));
     assert.equal(await probe("gitlab2", "gitlab", 7789), "open", "DRBD from a DRBD peer");
     assert.equal(await probe("witness", "gitlab", 7789), "open", "DRBD from the tiebreaker");
     assert.equal(await probe("pgsql", "gitlab", 7789), "refused", "DRBD from a database host");
     assert.equal(await probe("gitlab2", "gitlab", 7980), "open", "sentinel from a peer");
     assert.equal(await probe("pgsq2", "gitlab", 7980), "refused", "sentinel from a non-peer");
-    assert.equal(await probe("pgsql", "gitlab", 80), "open", "GitLab HTTP from anyone");
+    assert.equal(await probe("pgsql", "gitlab", 1980), "open", "GitLab HTTP (the lab's published port) from anyone");
     assert.equal(await probe("gitlab2", "pgsql", 5432), "open", "PostgreSQL from a GitLab host");
     assert.equal(await probe("pgsq2", "pgsql", 5432), "open", "PostgreSQL from the standby");
     assert.equal(await probe("witness", "pgsql", 5432), "refused", "PostgreSQL from an unrelated host");
     assert.equal(await probe("gitlab", "pgsql", 22), "refused", "SSH only from the admin network");
-    for (const port of [7789, 7980, 80]) await sh("gitlab", `systemctl stop probe-${port}`);
+    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemctl stop probe-${port}`);
   });
 
   it("leaves iptables-save identical on a second run", async () => {
