@@ -7,6 +7,7 @@ import { dockerEngine, hostTargets } from "./components/host/target";
 import { RunnerHost } from "./components/runner/host";
 import { DrbdResource } from "./components/drbd/resource";
 import { Firewall } from "./components/firewall/firewall";
+import { GitlabBackups } from "./components/backup/backups";
 import { GitlabNode } from "./components/gitlab/node";
 import { Failover } from "./components/sentinel/failover";
 import { LabHosts } from "./components/lab/hosts";
@@ -76,16 +77,19 @@ export = async () => {
   for (const host of withRole("gitlab")) {
     const h = host.config;
     const onDrbd = h.roles.includes("drbd");
-    new GitlabNode(`gitlab-${h.name}`, {
+    const containerName = lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab";
+    const volumeRoot = g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab");
+    const node = new GitlabNode(`gitlab-${h.name}`, {
       host,
       stack: config,
       dbPassword: postgres!.gitlabPassword,
       engine: dockerEngine(config, h),
       startedByFailover: onDrbd,
-      containerName: lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab",
-      volumeRoot: g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab"),
+      containerName,
+      volumeRoot,
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
+    new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });
   }
 
   for (const host of withRole("runner")) {

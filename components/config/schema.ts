@@ -216,12 +216,30 @@ export const gitlabSchema = z.strictObject({
   shmSize: z.number().int().min(64).max(65536).default(256),
   backup: z
     .strictObject({
+      /** backup_path inside the container. */
       path: absolutePath.default("/var/opt/gitlab/backups"),
-      /** Seconds (the runbook: 604800, 7 days). */
+      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. */
       keepTime: z.number().int().min(0).default(604800),
       archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0644").default("0644"),
+      /** systemd OnCalendar of the scheduled `gitlab-backup create`. */
+      schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/, "expected a systemd calendar expression").default("*-*-* 02:00:00"),
+      /** STRATEGY=copy avoids failed tars while data changes (runbook). */
+      strategy: z.enum(["copy", "default"]).default("copy"),
+      skip: z.array(z.enum(["db", "uploads", "builds", "artifacts", "lfs", "terraform_state", "registry", "pages", "repositories", "packages", "ci_secure_files", "tar"])).default([]),
+      /** DIRECTORY= (a subdirectory of the backup path). */
+      directory: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+      /** rsync of the git data to the standby site (external-database mode without DRBD). */
+      rsync: z
+        .strictObject({
+          /** rsync destination, user@host:/path. */
+          target: z.string().regex(/^[a-z_][a-z0-9_-]*@[A-Za-z0-9.-]+:\/[A-Za-z0-9._/-]*$/, "expected user@host:/path"),
+          /** Private key on the GitLab node used for the transfer. */
+          sshKeyFile: absolutePath,
+          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("hourly"),
+        })
+        .optional(),
     })
-    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644" }),
+    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
   /** More gitlab.rb lines, appended as given (checked by ruby in the tests). */
   extraConfig: z.array(z.string()).default([]),
   ports: z
@@ -335,5 +353,6 @@ export type LabConfig = z.output<typeof labSchema>;
 export type DrbdConfig = z.output<typeof drbdSchema>;
 export type FailoverConfig = z.output<typeof failoverSchema>;
 export type FirewallConfig = z.output<typeof firewallSchema>;
+export type GitlabConfig = z.output<typeof gitlabSchema>;
 export type RunnersConfig = z.output<typeof runnersSchema>;
 export type RunnerConfig = z.output<typeof runnerSchema>;

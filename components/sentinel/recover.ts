@@ -6,12 +6,8 @@
 //   5. remove the sentinel's state.db everywhere; 6. start the sentinels, the survivor first.
 // It reaches the nodes with the stack's own SSH connections (from the evaluated program).
 import * as path from "node:path";
-import { loadStackConfig } from "../config/load";
-import { commandLine, hostOf, type ShellValue } from "../host/script";
-import { evaluateProgram } from "../offline/evaluate";
-import { sshRun, type Connection } from "../offline/ssh-driver";
-import { readStackFile } from "../offline/stack-file";
-import { projectRoot } from "../host/assets";
+import type { ShellValue } from "../host/script";
+import { stackHosts } from "../offline/connections";
 import { SENTINEL_UNIT } from "./render";
 
 export interface NodeReport {
@@ -44,25 +40,13 @@ export function suggest(reports: readonly NodeReport[]): string | undefined {
 
 export async function recover(o: RecoverOptions): Promise<{ reports: NodeReport[]; survivor: string }> {
   const log = o.log ?? (() => undefined);
-  const root = projectRoot();
-  const file = readStackFile(root, o.stackFile, o.overrides);
-  // A preview is enough: only the connections are needed, not values generated at `up` time.
-  const evaluation = await evaluateProgram({ ...file, stack: o.stack ?? o.stackFile, projectDir: root, preview: true });
-  const { config } = loadStackConfig();
+  const stack = await stackHosts(o);
+  const { config } = stack;
   if (!config.drbd) throw new Error(`stack ${o.stackFile} has no DRBD resource: nothing to recover`);
   const d = config.drbd;
   const nodes = config.hosts.filter((h) => h.roles.includes("drbd")).map((h) => h.name);
 
-  // Each node's SSH connection, as the program's own DRBD check step uses it.
-  const connections = new Map<string, { connection: Connection; sudo: boolean }>();
-  for (const r of evaluation.resources) {
-    if (r.type !== "command:remote:Command" || !r.name.startsWith("drbd-") || !r.name.endsWith("-check")) continue;
-    const host = hostOf(String(r.values.create))!;
-    connections.set(host, { connection: r.values.connection as Connection, sudo: String(r.values.create).startsWith("sudo ") });
-  }
   const run = async (node: string, action: string): Promise<string> => {
-    const c = connections.get(node);
-    if (!c) throw new Error(`no SSH connection for ${node} in the stack`);
     const vars: Record<string, ShellValue> = {
       ACTION: action,
       SENTINEL_UNIT,
@@ -71,11 +55,9 @@ export async function recover(o: RecoverOptions): Promise<{ reports: NodeReport[
       GIT_DATA: "/var/opt/gitlab/git-data",
       MOUNT_POINT: d.mountPoint,
     };
-    const line = commandLine({ description: `split-brain recovery: ${action}`, host: node, vars, bodies: ["components/sentinel/scripts/recover-node.sh"] }, c.sudo);
-    const res = await sshRun(c.connection, line);
-    if (res.code !== 0) throw new Error(`${node}: recovery step ${action} failed (exit ${res.code}):\n${(res.stderr || res.stdout).trim()}`);
-    for (const l of res.stdout.split("\n").filter((x) => x.startsWith("gitlab-ha: changed: "))) log(`${node}: ${l.slice(20)}`);
-    return res.stdout;
+    const out = await stack.run(node, { description: `split-brain recovery: ${action}`, vars, bodies: ["components/sentinel/scripts/recover-node.sh"] });
+    for (const l of out.split("\n").filter((x) => x.startsWith("gitlab-ha: changed: "))) log(`${node}: ${l.slice(20)}`);
+    return out;
   };
 
   log(`stopping ${SENTINEL_UNIT} on ${nodes.join(", ")}`);

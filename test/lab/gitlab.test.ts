@@ -64,4 +64,24 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
     );
     assert.deepEqual(out.split("\n"), ["gitlab", String(extensionsFor(VERSION).length), "dropped"]);
   });
+
+  it("schedules the backups on every GitLab node and archives the config files", async () => {
+    for (const host of ["gitlab", "gitlab2"]) {
+      for (const t of ["gitlab-backup.timer", "gitlab-config-backup.timer"]) {
+        assert.equal(await sh(host, `systemctl is-enabled ${t}; systemctl is-active ${t}`), "enabled\nactive", `${host} ${t}`);
+      }
+      // Lab hosts run no Docker engine of their own: only that absence may be reported.
+      assert.equal(await sh(host, "systemd-analyze verify /etc/systemd/system/gitlab-config-backup.service /etc/systemd/system/gitlab-backup.timer 2>&1 | grep -v /usr/bin/docker || true"), "");
+    }
+    // The backup of the container's data is skipped where the container does not run (here: nowhere).
+    await sh("gitlab", "systemctl start gitlab-backup.service");
+    assert.match(await sh("gitlab", "journalctl -u gitlab-backup.service --no-pager | tail -3"), /condition failed|ExecCondition/i);
+    // Stand-in config files where the container's /etc/gitlab lives on this node.
+    const etc = "/var/tmp/gitlab-ha-lab/etc/gitlab";
+    await sh("gitlab", `mkdir -p ${etc} && echo "external_url 'x'" > ${etc}/gitlab.rb && echo '{}' > ${etc}/gitlab-secrets.json`);
+    await sh("gitlab", "systemctl start gitlab-config-backup.service");
+    const listing = await sh("gitlab", "f=$(ls /var/tmp/gitlab-ha-lab/config-backups/gitlab-config-*.tar | head -1); stat -c %a \"$f\"; tar -tf \"$f\" | sort");
+    assert.equal(listing, "600\ngitlab-secrets.json\ngitlab.rb");
+  });
 });
+

@@ -662,7 +662,322 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [13] firewall-gitlab-install
+# [13] backup-gitlab-config-backup-script-write
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /usr/local/sbin/gitlab-ha-config-backup on gitlab
+# host: gitlab
+FILE_PATH=/usr/local/sbin/gitlab-ha-config-backup
+FILE_MODE=0755
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [14] backup-gitlab-backup-service-write
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-backup.service on gitlab
+# host: gitlab
+FILE_PATH=/etc/systemd/system/gitlab-backup.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [15] backup-gitlab-backup-timer-write
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-backup.timer on gitlab
+# host: gitlab
+FILE_PATH=/etc/systemd/system/gitlab-backup.timer
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [16] backup-gitlab-config-service-write
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-config-backup.service on gitlab
+# host: gitlab
+FILE_PATH=/etc/systemd/system/gitlab-config-backup.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [17] backup-gitlab-config-timer-write
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-config-backup.timer on gitlab
+# host: gitlab
+FILE_PATH=/etc/systemd/system/gitlab-config-backup.timer
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [18] backup-gitlab-timers
+#     after: backup-gitlab-backup-service-write, backup-gitlab-backup-timer-write, backup-gitlab-config-backup-script-write, backup-gitlab-config-service-write, backup-gitlab-config-timer-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     stdin: none
+#     re-run when changed: ["8267f3301c91b7ae9b72aa377018cf81aa29eab654afe0a850ce86e754f82c57","16ac2cd50df3cf91b135cb9e4c022f883da3033bf59ce5b766298dfa1a247c66","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","c19de540275930234bc33f0d5f2fc007f312c18d60bfe7b7288ecc73b4b00f4f","998ac471d7df52396b3cb79564d33c69509eee42a6b719a484dc901808d7388f"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: enable gitlab-backup.timer, gitlab-config-backup.timer
+# host: gitlab
+TIMERS=(gitlab-backup.timer gitlab-config-backup.timer)
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Enables and starts the backup timers; reloads systemd only when unit files changed. Idempotent.
+for unit in "${TIMERS[@]}"; do
+  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+    systemctl daemon-reload
+    changed "systemd reloaded units"
+    break
+  fi
+done
+for unit in "${TIMERS[@]}"; do
+  if ! systemctl is-enabled --quiet "$unit"; then
+    systemctl enable --quiet "$unit"
+    changed "enabled $unit"
+  fi
+  if ! systemctl is-active --quiet "$unit"; then
+    systemctl start "$unit"
+    changed "started $unit"
+  fi
+done
+GITLAB_HA_SCRIPT
+)"
+
+# [19] firewall-gitlab-install
 #     after: lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -716,7 +1031,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [14] firewall-gitlab-rules-write
+# [20] firewall-gitlab-rules-write
 #     after: firewall-gitlab-install, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -770,7 +1085,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [15] firewall-gitlab-apply
+# [21] firewall-gitlab-apply
 #     after: firewall-gitlab-rules-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["19e2f8676fa9f58a5dc473f501586751321328cb73bce8bb68a02d70c21ab42c"]

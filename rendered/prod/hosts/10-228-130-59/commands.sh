@@ -568,7 +568,322 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [11] firewall-10-228-130-59-install
+# [11] backup-10-228-130-59-config-backup-script-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-unit-write
+#     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /usr/local/sbin/gitlab-ha-config-backup on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/usr/local/sbin/gitlab-ha-config-backup
+FILE_MODE=0755
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [12] backup-10-228-130-59-backup-service-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-unit-write
+#     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-backup.service on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-backup.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [13] backup-10-228-130-59-backup-timer-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-unit-write
+#     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-backup.timer on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-backup.timer
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [14] backup-10-228-130-59-config-service-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-unit-write
+#     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-config-backup.service on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-config-backup.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [15] backup-10-228-130-59-config-timer-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-unit-write
+#     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-config-backup.timer on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-config-backup.timer
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [16] backup-10-228-130-59-timers
+#     after: backup-10-228-130-59-backup-service-write, backup-10-228-130-59-backup-timer-write, backup-10-228-130-59-config-backup-script-write, backup-10-228-130-59-config-service-write, backup-10-228-130-59-config-timer-write
+#     stdin: none
+#     re-run when changed: ["b409f13ce77abd447b72ce82a9fd355c41683a46d92f0c2aa89cf0289ac9adc7","7221765d09ca0fb8ce71500d93c239a8b0d27dafbbc38e4a7bf62b82ca426282","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","c19de540275930234bc33f0d5f2fc007f312c18d60bfe7b7288ecc73b4b00f4f","998ac471d7df52396b3cb79564d33c69509eee42a6b719a484dc901808d7388f"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: enable gitlab-backup.timer, gitlab-config-backup.timer
+# host: 10-228-130-59
+TIMERS=(gitlab-backup.timer gitlab-config-backup.timer)
+# gitlab-ha host library, prepended to every host script.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+# Enables and starts the backup timers; reloads systemd only when unit files changed. Idempotent.
+for unit in "${TIMERS[@]}"; do
+  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+    systemctl daemon-reload
+    changed "systemd reloaded units"
+    break
+  fi
+done
+for unit in "${TIMERS[@]}"; do
+  if ! systemctl is-enabled --quiet "$unit"; then
+    systemctl enable --quiet "$unit"
+    changed "enabled $unit"
+  fi
+  if ! systemctl is-active --quiet "$unit"; then
+    systemctl start "$unit"
+    changed "started $unit"
+  fi
+done
+GITLAB_HA_SCRIPT
+)"
+
+# [17] firewall-10-228-130-59-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -622,7 +937,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [12] firewall-10-228-130-59-rules-write
+# [18] firewall-10-228-130-59-rules-write
 #     after: firewall-10-228-130-59-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -676,7 +991,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [13] firewall-10-228-130-59-apply
+# [19] firewall-10-228-130-59-apply
 #     after: firewall-10-228-130-59-rules-write
 #     stdin: none
 #     re-run when changed: ["c1e3f839eb2f86b4dc0806d0f6ba862ed00a14c819a360914adfd23e92c32145"]
