@@ -42,6 +42,23 @@ describe("backup units", () => {
   });
 });
 
+describe("rsync to the standby site", () => {
+  it("is rendered for GitLab nodes without DRBD, with the configured key and target", async () => {
+    const e = await evaluateStack("lab", {
+      overrides: {
+        hosts: [
+          { name: "pgsql", address: "172.31.229.11", roles: ["postgres-primary"], ssh: { port: 15422 } },
+          { name: "gl", address: "172.31.229.13", roles: ["gitlab"], ssh: { port: 19422 } },
+        ],
+        drbd: {},
+        gitlab: { version: "17.11.7", externalUrl: "http://gitlab.lab.test", image: "x/stand-in", backup: { rsync: { target: "backup@10.228.130.61:/srv/git-data", sshKeyFile: "/root/.ssh/id_rsync" } } },
+      },
+    });
+    assert.match(String(byName(e, "backup-gl-rsync-service").display.content), /^ExecStart=\/usr\/bin\/rsync -a --delete -e "ssh -i \/root\/\.ssh\/id_rsync -o BatchMode=yes" \/srv\/gitlab\/var\/opt\/gitlab\/git-data\/ backup@10\.228\.130\.61:\/srv\/git-data\/$/m);
+    assert.match(String(byName(e, "backup-gl-rsync-timer").display.content), /^OnCalendar=hourly$/m);
+  });
+});
+
 describe("config backup script", () => {
   it("archives gitlab.rb and gitlab-secrets.json with 0600 and drops archives past retention", () => {
     const dir = tmp();

@@ -298,6 +298,9 @@ describe("stack config", () => {
       delete none.gitlab;
       assertIssue(issuesOf(none), "gitlab.version", /has role gitlab: expected the GitLab version/);
       assertIssue(issuesOf(at("17.11")), "gitlab.version", /expected a GitLab version like 17\.11\.7/);
+      const badUrl = at("17.11.7");
+      (badUrl.gitlab as Values).externalUrl = "gitlab.example.com";
+      assertIssue(issuesOf(badUrl), "gitlab.externalUrl", /expected an http:\/\/ or https:\/\/ URL/);
     });
   });
 });
