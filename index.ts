@@ -8,7 +8,7 @@ import { RunnerHost } from "./components/runner/host";
 import { DrbdResource } from "./components/drbd/resource";
 import { Firewall } from "./components/firewall/firewall";
 import { GitlabBackups } from "./components/backup/backups";
-import { GitlabNode } from "./components/gitlab/node";
+import { GitlabNode, gitlabImageOf } from "./components/gitlab/node";
 import { Failover } from "./components/sentinel/failover";
 import { LabHosts } from "./components/lab/hosts";
 import { LabStandIns } from "./components/lab/stand-ins";
@@ -22,14 +22,13 @@ export = async () => {
     secrets.sshPrivateKey ?? (config.ssh.privateKeyFile ? readSecretFile(config.ssh.privateKeyFile, "ssh.privateKeyFile") : undefined);
 
   const g = config.gitlab;
-  const gitlabImage = `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`;
   const lab = config.lab
     ? new LabHosts("lab", {
         lab: config.lab,
         hosts: config.hosts,
         sshPrivateKey: sshPrivateKey!,
         prefix: `${pulumi.getProject()}-${stack}`,
-        ...(config.hosts.some((h) => h.roles.includes("gitlab")) ? { gitlabStandIn: gitlabImage } : {}),
+        ...(config.hosts.some((h) => h.roles.includes("gitlab")) ? { gitlabStandIn: gitlabImageOf(g) } : {}),
       })
     : undefined;
 

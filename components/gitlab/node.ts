@@ -9,6 +9,9 @@ import type { HostTarget } from "../host/target";
 import { renderOmnibusConfig } from "./omnibus";
 
 export const GITLAB_CONTAINER_UNIT = "gitlab-container.service";
+
+/** The GitLab image reference: `<repository>:<version>-<edition>.0`, GitLab's own tag scheme. */
+export const gitlabImageOf = (g: StackConfig["gitlab"]) => `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`;
 const DB_PASSWORD_FILE = "/etc/gitlab-ha/db_password";
 
 export interface GitlabNodeArgs {
@@ -78,7 +81,7 @@ export class GitlabNode extends pulumi.ComponentResource {
       {
         name: args.containerName,
         hostname: new URL(g.externalUrl!).hostname,
-        image: `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`,
+        image: gitlabImageOf(g),
         ports: [
           { internal: 80, external: g.ports.http },
           { internal: 443, external: g.ports.https },
