@@ -2,7 +2,6 @@
 // so that one validation run reports every problem, not only the first layer of them.
 import { isIP } from "node:net";
 import { OS_IDS, OsId, PLATFORMS } from "./platforms";
-import { ROLES } from "./schema";
 import { extensionsFor, minPostgresFor, parseVersion, upgradePath, VERSION_PATTERN } from "../gitlab/upgrade";
 
 export interface ConfigIssue {
@@ -325,4 +324,3 @@ function inSubnet(address: string, cidr: string): boolean {
   return (toInt(address) & mask) === (toInt(net!) & mask);
 }
 
-export { ROLES };

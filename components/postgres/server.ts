@@ -64,31 +64,25 @@ export function installStep(name: string, args: PostgresServerArgs, parent: pulu
  */
 export function configureAndRun(name: string, args: PostgresServerArgs, after: pulumi.Resource, parent: pulumi.Resource): remote.Command {
   const l = layoutOf(args);
-  const file = (suffix: string, path: string, content: string, mode = "0640") =>
-    new HostFile(`${name}-${suffix}`, { host: args.host, path, content, mode, owner: "postgres", group: "postgres" }, { parent, dependsOn: [after] });
-  const conf = new HostFile(
-    `${name}-conf`,
-    { host: args.host, path: managedConfPath(l), content: args.postgresConf, mode: "0640", owner: "postgres", group: "postgres", createDirectory: true },
-    { parent, dependsOn: [after] },
-  );
-  const hba = file("hba", `${l.configDirectory}/pg_hba.conf`, args.pgHba);
-  const files: HostFile[] = [conf, hba];
+  // Every managed file waits for the step that makes its directory exist.
+  const file = (suffix: string, path: string, content: string, o: { owner?: string; mode?: string; createDirectory?: boolean } = {}) =>
+    new HostFile(
+      `${name}-${suffix}`,
+      { host: args.host, path, content, mode: o.mode ?? "0640", owner: o.owner ?? "postgres", group: o.owner ?? "postgres", ...(o.createDirectory ? { createDirectory: true } : {}) },
+      { parent, dependsOn: [after] },
+    );
+  const files = [
+    file("conf", managedConfPath(l), args.postgresConf, { createDirectory: true }),
+    file("hba", `${l.configDirectory}/pg_hba.conf`, args.pgHba),
+  ];
   if (l.family === "dnf" && args.postgres.dataDirectory) {
     // PGDG's unit reads PGDATA from its environment; a drop-in moves it, the unit stays packaged.
     files.push(
-      new HostFile(
-        `${name}-pgdata`,
-        {
-          host: args.host,
-          path: `/etc/systemd/system/${l.service}.service.d/50-gitlab-ha-pgdata.conf`,
-          content: `[Service]\nEnvironment=PGDATA=${l.dataDirectory}\n`,
-          mode: "0644",
-          owner: "root",
-          group: "root",
-          createDirectory: true,
-        },
-        { parent, dependsOn: [after] },
-      ),
+      file("pgdata", `/etc/systemd/system/${l.service}.service.d/50-gitlab-ha-pgdata.conf`, `[Service]\nEnvironment=PGDATA=${l.dataDirectory}\n`, {
+        owner: "root",
+        mode: "0644",
+        createDirectory: true,
+      }),
     );
   }
   return hostCommand(
