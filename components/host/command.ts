@@ -28,8 +28,16 @@ export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.Cu
       ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
       ...(args.triggers ? { triggers: args.triggers } : {}),
       logging: args.sensitive ? "none" : "stdoutAndStderr",
+      // Steps never read $PULUMI_COMMAND_STDOUT; the provider would send it with SSH setenv, which
+      // sshd drops without AcceptEnv (pulumi-command remote/commandOutputs.go, issue #430).
+      addPreviousOutputInEnv: false,
     },
-    { ...opts, dependsOn: mergeDeps(opts.dependsOn, host.dependsOn) },
+    {
+      ...opts,
+      dependsOn: mergeDeps(opts.dependsOn, host.dependsOn),
+      // stdout/stderr are kept in state; a step that handles a secret keeps them encrypted there.
+      ...(args.sensitive ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}),
+    },
   );
 }
 

@@ -27,9 +27,56 @@ export interface HostScript {
   readonly bodies: readonly string[];
 }
 
+interface LibraryPart {
+  /** The function it defines; undefined for top-level statements, which every step carries. */
+  readonly name?: string;
+  readonly text: string;
+}
+
+/** Splits the library into top-level statements and function definitions (with their comments). */
+function libraryParts(lib: string): LibraryPart[] {
+  const parts: LibraryPart[] = [];
+  let comments: string[] = [];
+  const lines = lib.trimEnd().split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const fn = /^([A-Za-z_][\w-]*)\(\) \{/.exec(line);
+    if (!fn) {
+      if (line.startsWith("#") || line.trim() === "") comments.push(line);
+      else parts.push({ text: [...comments, line].join("\n") }), (comments = []);
+      continue;
+    }
+    const body = [line];
+    if (!/\}\s*$/.test(line)) while (i + 1 < lines.length && body[body.length - 1] !== "}") body.push(lines[++i]!);
+    const lead = comments.filter((c) => c.trim() !== "");
+    parts.push({ name: fn[1]!, text: [...(lead.length && parts.length ? [""] : []), ...lead, ...body].join("\n") });
+    comments = [];
+  }
+  return parts;
+}
+
+/**
+ * The part of the shared library a step needs: top-level statements and the functions its code
+ * calls, directly or through other functions. A command's text, and so whether the engine re-runs
+ * it, then changes only when a function it really uses changes.
+ */
+export function libraryFor(lib: string, code: readonly string[]): string {
+  const parts = libraryParts(lib);
+  const calls = (text: string, name: string) => new RegExp(`(^|[^\\w-])${name.replace(/[-]/g, "\\-")}($|[^\\w-])`, "m").test(text.replace(/^\s*#.*$/gm, ""));
+  const used = new Set<string>();
+  let pending = [...code];
+  while (pending.length) {
+    const text = pending.join("\n");
+    pending = [];
+    for (const p of parts) if (p.name && !used.has(p.name) && calls(text, p.name)) used.add(p.name), pending.push(p.text);
+  }
+  return parts.filter((p) => !p.name || used.has(p.name)).map((p) => p.text).join("\n");
+}
+
 /** The script text itself (what shellcheck checks and the render shows). */
 export function renderScript(s: HostScript): string {
-  const code = [readAsset("components/host/scripts/lib.sh").trimEnd(), ...s.bodies.map((b) => readAsset(b).trimEnd())];
+  const bodies = s.bodies.map((b) => readAsset(b).trimEnd());
+  const code = [libraryFor(readAsset("components/host/scripts/lib.sh"), bodies), ...bodies];
   // Callers pass a host's common variables; only those the code reads are written.
   const used = (k: string) => code.some((c) => new RegExp(`\\$\\{?${k}\\b`).test(c));
   const vars = Object.entries(s.vars).filter(([k]) => used(k)).map(([k, v]) => assignment(k, v));
