@@ -29,6 +29,8 @@ const MANAGED_PG_SETTINGS: Record<string, string> = {
   hba_file: "(managed pg_hba.conf)",
   primary_conninfo: "(written by pg_basebackup -R)",
   primary_slot_name: "(written by pg_basebackup -R)",
+  synchronous_standby_names: "postgres.synchronous.enabled",
+  synchronous_commit: "postgres.synchronous.commit",
 };
 
 export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>): ConfigIssue[] {
@@ -69,6 +71,11 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   }
   for (const { i } of hostsWith("gitlab")) {
     if (primaries.length === 0) add(`hosts[${i}].roles`, "a gitlab host needs a host with role postgres-primary (its external database)");
+  }
+
+  // Synchronous replication without a standby would make every commit wait forever.
+  if (obj(pg.synchronous)?.enabled === true && hostsWith("postgres-standby").length === 0) {
+    add("postgres.synchronous.enabled", "synchronous replication needs a host with role postgres-standby: without one every commit on the primary waits forever");
   }
 
   // Host references elsewhere must name declared hosts with the right role.

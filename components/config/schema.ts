@@ -122,6 +122,25 @@ export const postgresSchema = z.strictObject({
    * token. A standby is rebuilt once per new token; remove the entry or keep the token afterwards.
    */
   rebuildStandbys: z.record(hostName, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "expected a token of letters, digits, '.', '_' or '-'")).default({}),
+  /** Planned switchover (postgres-primary moved to a standby host): refused when that standby lags more. */
+  switchover: z
+    .strictObject({
+      maxLagBytes: z.number().int().min(0).default(16 * 1024 * 1024),
+      /** How long promotion may wait for the last WAL to be replayed, and pg_promote to finish. */
+      waitSeconds: z.number().int().min(5).max(3600).default(60),
+    })
+    .default({ maxLagBytes: 16 * 1024 * 1024, waitSeconds: 60 }),
+  /**
+   * Synchronous replication: a commit returns once a standby has the WAL (no committed row lost
+   * on failover), and waits while no standby is connected (see the README's trade-off).
+   */
+  synchronous: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** synchronous_commit when enabled: on (standby flushed), remote_write, or remote_apply (visible there). */
+      commit: z.enum(["on", "remote_write", "remote_apply"]).default("on"),
+    })
+    .default({ enabled: false, commit: "on" }),
 });
 
 const sbPolicy0 = z.enum(["disconnect", "discard-younger-primary", "discard-older-primary", "discard-zero-changes", "discard-least-changes", "discard-local", "discard-remote"]);

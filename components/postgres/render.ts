@@ -31,6 +31,9 @@ export function renderPostgresConf(pg: PostgresConfig): string {
     ["max_wal_senders", pg.maxWalSenders],
     ["max_replication_slots", pg.maxReplicationSlots],
     ["max_slot_wal_keep_size", pg.maxSlotWalKeepSize === "-1" ? -1 : pg.maxSlotWalKeepSize],
+    // Docs runtime-config-replication: with synchronous_standby_names set, a commit waits until
+    // a listed standby confirms it as synchronous_commit says ('*': any standby).
+    ...(pg.synchronous.enabled ? ([["synchronous_standby_names", "*"], ["synchronous_commit", pg.synchronous.commit]] as [string, string][]) : []),
     ...Object.entries(pg.settings).sort(([a], [b]) => a.localeCompare(b)),
   ];
   return [
@@ -69,6 +72,8 @@ export function renderPgHba(input: HbaInput): string {
   const rows: string[][] = [["local", "all", "postgres", "", "peer"]];
   for (const peer of input.replicationPeers) {
     for (const a of peer.addresses) rows.push(["host", "replication", input.replicationUser, cidrOf(a), "scram-sha-256", `# ${peer.host}`]);
+    // pg_rewind of a former primary reads the new primary over a normal connection (switchover.ts).
+    for (const a of peer.addresses) rows.push(["host", "postgres", input.replicationUser, cidrOf(a), "scram-sha-256", `# ${peer.host} (pg_rewind)`]);
   }
   for (const client of input.gitlabClients) {
     for (const a of client.addresses) rows.push(["host", "all", input.gitlabUser, cidrOf(a), "scram-sha-256", `# ${client.host}`]);

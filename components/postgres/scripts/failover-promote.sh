@@ -1,0 +1,12 @@
+# npm run db:failover: promotes this standby now that its primary is lost or fenced (the
+# command checked that). Promotion ends recovery at the last WAL it received; what the old
+# primary wrote after that is not here (docs: warm-standby-failover). Prints nothing when the
+# host already is a primary.
+sw_has_cluster || die "$HOST_NAME holds no PostgreSQL cluster"
+sw_running || die "$SERVICE is not running on $HOST_NAME: start it first (it replays the WAL it has, then can be promoted)"
+sw_in_recovery || exit 0
+[ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
+# pg_rewind reads the source's timeline from its control file, which a promotion updates only
+# at the next checkpoint (docs app-pgrewind: run CHECKPOINT after promotion), so take it now.
+sw_psql "CHECKPOINT" >/dev/null
+changed "promoted $HOST_NAME to primary at $(sw_psql "SELECT pg_current_wal_lsn()")"

@@ -1,0 +1,23 @@
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}

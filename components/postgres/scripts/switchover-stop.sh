@@ -1,0 +1,25 @@
+# Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
+# primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
+# checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
+# only refuses a second primary.
+sw_has_cluster || exit 0
+if sw_running; then
+  if sw_in_recovery; then
+    [ "$FROM" != "$HOST_NAME" ] || die "$NEW_PRIMARY streams from $HOST_NAME, which is itself a standby (a standby of a standby): switch over from the primary, with $NEW_PRIMARY streaming from it"
+    exit 0 # a standby, as configured
+  fi
+  if [ "$FROM" != "$HOST_NAME" ]; then
+    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it: demoting it would leave two primaries or lose its writes. Put postgres-primary back on $HOST_NAME, or fence it and use npm run db:failover"
+  fi
+  # A fast shutdown (Debian's pg_ctlcluster stop default; SIGINT in PGDG's unit) writes a
+  # shutdown checkpoint and the walsenders send all WAL up to it, waiting until the standby has
+  # it, before they exit (postgres src/backend/replication/walsender.c, header comment).
+  systemctl stop "$SERVICE"
+  changed "stopped the old primary $HOST_NAME cleanly (fast shutdown) for $NEW_PRIMARY to take over"
+fi
+[ "$FROM" = "$HOST_NAME" ] || exit 0
+[ -f "$DATA_DIR/standby.signal" ] && exit 0
+state=$(sw_control "Database cluster state")
+[ "$state" = "shut down" ] ||
+  die "$HOST_NAME is stopped but was not shut down cleanly (pg_control says '$state'): its last writes may be missing on $NEW_PRIMARY. Start it so the switchover can stop it cleanly, or promote $NEW_PRIMARY with npm run db:failover"
+echo "gitlab-ha: checkpoint: $(sw_control "Latest checkpoint location")"

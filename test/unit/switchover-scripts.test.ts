@@ -1,0 +1,263 @@
+// The switchover, failover and rejoin steps against real PostgreSQL 15 clusters in a temporary
+// directory (loopback only): the order and checks of components/postgres/switchover.ts.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { parseCheckpoint, parseSwitchover, SWITCHOVER_BODIES } from "../../components/postgres/switchover";
+import { SLOT_PREFIX } from "../../components/postgres/render";
+import { Bed, BIN, Cluster, HAVE_PG, primary, REPL_PASSWORD, standby, StepResult, waitFor, Writer } from "../pg-harness";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const skip = HAVE_PG ? false : "PostgreSQL 15 binaries (or root) missing";
+const changed = (r: StepResult) => r.stdout.split("\n").filter((l) => l.startsWith("gitlab-ha: changed: "));
+const ok = (r: StepResult, what: string) => assert.equal(r.code, 0, `${what} failed:\n${r.stdout}${r.stderr}`);
+const figures: string[] = [];
+
+/** One planned switchover from `from` to `to`, step by step in the program's order. */
+function switchover(bed: Bed, from: Cluster, to: Cluster, onStopped: () => void): { plan: StepResult; steps: StepResult[] } {
+  const peers = [`${from.name}=127.0.0.1:${from.port}`, `${to.name}=127.0.0.1:${to.port}`];
+  const common = { NEW_PRIMARY: to.name, DB_PEERS: peers, MAX_LAG_BYTES: 16 * 1024 * 1024, WAIT_SECONDS: 60 };
+  const plan = bed.step(SWITCHOVER_BODIES.check, to.vars(common));
+  ok(plan, "check");
+  const p = parseSwitchover(plan.stdout);
+  const fromName = p?.from ?? "";
+  const stop = bed.step(SWITCHOVER_BODIES.stop, from.vars({ ...common, FROM: fromName }));
+  ok(stop, "stop");
+  onStopped();
+  const promote = bed.step(SWITCHOVER_BODIES.promote, to.vars({ ...common, FROM: fromName, CHECKPOINT: parseCheckpoint([stop.stdout]) }));
+  ok(promote, "promote");
+  const grants = bed.step(SWITCHOVER_BODIES.rewindRole, to.vars({ REPLICATION_USER: "backup" }));
+  ok(grants, "rewind grants");
+  to.sql(`SELECT pg_create_physical_replication_slot('${SLOT_PREFIX}${from.name}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${SLOT_PREFIX}${from.name}')`);
+  const rejoin = bed.step(SWITCHOVER_BODIES.rejoin, from.vars({ ...rejoinVars(from, to) }), `${REPL_PASSWORD}\n`);
+  ok(rejoin, "rejoin");
+  return { plan, steps: [stop, promote, grants, rejoin] };
+}
+
+const rejoinVars = (standbyHost: Cluster, primaryHost: Cluster) => ({
+  NEW_PRIMARY: primaryHost.name,
+  PRIMARY_HOST: "127.0.0.1",
+  PRIMARY_PORT: primaryHost.port,
+  REPLICATION_USER: "backup",
+  SLOT: `${SLOT_PREFIX}${standbyHost.name}`,
+  SLOT_PREFIX,
+});
+
+const streamsFrom = (s: Cluster, p: Cluster) =>
+  p.sql(`SELECT count(*) FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE r.state = 'streaming' AND s.slot_name = '${SLOT_PREFIX}${s.name}'`) === "1" &&
+  s.sql("SELECT pg_is_in_recovery()") === "t";
+
+describe("planned switchover on real PostgreSQL", { skip }, () => {
+  const bed = HAVE_PG ? new Bed() : (undefined as unknown as Bed);
+  let a: Cluster, b: Cluster;
+  before(async () => {
+    a = await primary(bed, "pga");
+    b = await standby(bed, "pgb", a);
+    await waitFor("pgb streaming", () => streamsFrom(b, a));
+  });
+  after(() => bed.destroy([a, b].filter(Boolean)));
+
+  it("moves the primary while a client writes: every committed row survives, the old primary streams from the new one on its own slot, a second run changes nothing, and switching back works the same way", async () => {
+    for (const [pass, [from, to]] of ([[a, b], [b, a]] as const).entries()) {
+      const writer = new Writer(from.port, 5, 2_000_000 + pass * 100_000);
+      writer.start();
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = Date.now();
+      // GitLab is re-pointed once the new primary is promoted (its db_host follows the primary).
+      const { plan, steps } = switchover(bed, from, to, () => undefined);
+      writer.repoint(to.port);
+      const stepsMs = Date.now() - t0;
+      assert.deepEqual(parseSwitchover(plan.stdout), { from: from.name, to: to.name });
+      // pg_rewind decides: after a clean stop the old timeline usually is a prefix of the new one
+      // ("no rewind required"); a once-promoted server may carry a minRecoveryPoint that makes it
+      // copy the changed blocks anyway, which is as safe and still no full copy.
+      const how = /\((no rewind needed|rewound with pg_rewind)\)/.exec(steps[3]!.stdout)?.[1];
+      assert.ok(how, steps[3]!.stdout);
+      await new Promise((r) => setTimeout(r, 500));
+      await writer.stop();
+
+      const committed = writer.committed.map((c) => c.id);
+      const onNew = new Set(to.sql("SELECT string_agg(id::text, ',') FROM t").split(",").map(Number));
+      const lost = committed.filter((id) => !onNew.has(id));
+      assert.deepEqual(lost, [], "committed rows missing on the new primary");
+      assert.ok(writer.committed.some((c) => c.port === to.port), "no row committed on the new primary");
+      assert.equal(to.sql("SELECT pg_is_in_recovery()"), "f");
+      await waitFor(`${from.name} streaming from ${to.name}`, () => streamsFrom(from, to));
+      // The old primary's slot for the new one is gone; only the new primary holds a slot.
+      assert.equal(from.sql(`SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '${SLOT_PREFIX}%'`), "0");
+      await waitFor("rows replayed on the old primary", () => from.sql("SELECT count(*) FROM t") === to.sql("SELECT count(*) FROM t"));
+      figures.push(`planned ${from.name}->${to.name}: ${committed.length} rows committed, 0 lost, rejoin ${how}; write-unavailability window ${writer.longestGapMs()} ms (steps ${stepsMs} ms)`);
+
+      // Second converge: every step finds the hosts as configured and changes nothing.
+      const again = switchover(bed, from, to, () => undefined);
+      assert.equal(parseSwitchover(again.plan.stdout), undefined);
+      for (const s of [again.plan, ...again.steps]) assert.deepEqual(changed(s), [], s.stdout);
+    }
+  });
+
+  it("refuses a switchover to a standby that lags beyond postgres.switchover.maxLagBytes, touching nothing", async () => {
+    // Now a is the primary again and b its standby. Pause replay on b, write, let b receive it.
+    b.sql("SELECT pg_wal_replay_pause()");
+    try {
+      a.sql("INSERT INTO t (id) SELECT g FROM generate_series(1000000, 1020000) g");
+      const target = a.sql("SELECT pg_current_wal_lsn()");
+      await waitFor("b received the WAL", () => b.sql(`SELECT latest_end_lsn >= '${target}' FROM pg_stat_wal_receiver`) === "t");
+      const r = bed.step(SWITCHOVER_BODIES.check, b.vars({ NEW_PRIMARY: "pgb", DB_PEERS: [`pga=127.0.0.1:${a.port}`], MAX_LAG_BYTES: 1024 }));
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /pgb lags \d+ bytes of WAL behind pga, more than postgres\.switchover\.maxLagBytes \(1024\)/);
+      assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f");
+    } finally {
+      b.sql("SELECT pg_wal_replay_resume()");
+    }
+  });
+
+  it("refuses to stop a primary the new primary does not stream from (two primaries), and to promote without the old primary's checkpoint", () => {
+    const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars({ NEW_PRIMARY: "pgc", FROM: "" }));
+    assert.notEqual(stop.code, 0);
+    assert.match(stop.stderr, /pga runs as a primary, but the config makes it a standby of pgc/);
+    assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f");
+    const promote = bed.step(SWITCHOVER_BODIES.promote, b.vars({ FROM: "pga", CHECKPOINT: "", WAIT_SECONDS: 10 }));
+    assert.notEqual(promote.code, 0);
+    assert.match(promote.stderr, /refusing to promote/);
+    assert.equal(b.sql("SELECT pg_is_in_recovery()"), "t");
+  });
+
+  it("refuses to demote a standby that the target streams from (a standby of a standby)", () => {
+    const stop = bed.step(SWITCHOVER_BODIES.stop, b.vars({ NEW_PRIMARY: "pgc", FROM: "pgb" }));
+    assert.notEqual(stop.code, 0);
+    assert.match(stop.stderr, /pgc streams from pgb, which is itself a standby \(a standby of a standby\)/);
+  });
+
+  it("refuses to rejoin a host that still runs as a primary", () => {
+    const r = bed.step(SWITCHOVER_BODIES.rejoin, a.vars(rejoinVars(a, b)), `${REPL_PASSWORD}\n`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /pga runs as a primary while the config makes pgb the primary \(two primaries\)/);
+  });
+
+  it("refuses a stopped standby as the new primary", () => {
+    b.ctl("stop");
+    try {
+      const r = bed.step(SWITCHOVER_BODIES.check, b.vars({ NEW_PRIMARY: "pgb", DB_PEERS: [], MAX_LAG_BYTES: 1 }));
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /is a stopped standby/);
+    } finally {
+      b.ctl("start");
+    }
+  });
+});
+
+describe("unplanned failover and pg_rewind on real PostgreSQL", { skip }, () => {
+  for (const sync of [false, true]) {
+    it(`${sync ? "synchronous" : "asynchronous"}: hard stop of the primary, promotion, rows counted; the old primary rejoins with pg_rewind`, async () => {
+      const bed = new Bed();
+      const a = await primary(bed, "pga");
+      let b: Cluster | undefined;
+      try {
+        // Some data, so that rewind and base backup have something to copy.
+        a.sql("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 150000) g");
+        b = await standby(bed, "pgb", a);
+        await waitFor("pgb streaming", () => streamsFrom(b!, a));
+        if (sync) {
+          // What renderPostgresConf writes for postgres.synchronous (set once a standby streams:
+          // with none, every commit would wait).
+          a.sql("ALTER SYSTEM SET synchronous_standby_names = '*'");
+          a.sql("ALTER SYSTEM SET synchronous_commit = 'on'");
+          a.sql("SELECT pg_reload_conf()");
+          await waitFor("pgb synchronous", () => a.sql("SELECT sync_state FROM pg_stat_replication") === "sync");
+        }
+        const writer = new Writer(a.port, 2);
+        writer.start();
+        await new Promise((r) => setTimeout(r, 1500));
+        // The primary host dies: no shutdown checkpoint, walsenders send nothing more.
+        execFileSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", a.data, "-m", "immediate", "-w", "stop"]);
+        await writer.stop();
+        const probe = bed.step(SWITCHOVER_BODIES.probe, b.vars());
+        ok(probe, "probe");
+        assert.match(probe.stdout, /^role=standby /);
+        const promote = bed.step(SWITCHOVER_BODIES.failoverPromote, b.vars({ WAIT_SECONDS: 60 }));
+        ok(promote, "failover promote");
+        assert.equal(changed(promote).length, 1);
+        const onNew = new Set(b.sql("SELECT coalesce(string_agg(id::text, ','), '') FROM t").split(",").map(Number));
+        const lost = writer.committed.filter((c) => !onNew.has(c.id)).length;
+        figures.push(`unplanned (${sync ? "sync" : "async"}): ${writer.committed.length} rows committed before the hard stop, ${lost} lost`);
+        if (sync) assert.equal(lost, 0, "synchronous replication lost committed rows");
+        // Writes on the new primary move it past the fork point.
+        b.sql("INSERT INTO t (id) VALUES (-1)");
+
+        bed.step(SWITCHOVER_BODIES.rewindRole, b.vars({ REPLICATION_USER: "backup" }));
+        b.sql(`SELECT pg_create_physical_replication_slot('${SLOT_PREFIX}pga')`);
+        const t0 = Date.now();
+        const rejoin = bed.step(SWITCHOVER_BODIES.rejoin, a.vars(rejoinVars(a, b)), `${REPL_PASSWORD}\n`);
+        const rewindMs = Date.now() - t0;
+        ok(rejoin, "rejoin");
+        assert.match(rejoin.stdout, /rejoined pga as a standby of pgb on slot gitlab_ha_pga \((rewound with pg_rewind|no rewind needed)\)/);
+        await waitFor("pga streaming from pgb", () => streamsFrom(a, b!));
+        await waitFor("pga has pgb's row", () => a.sql("SELECT count(*) FROM t WHERE id = -1") === "1");
+        // The same database copied in full, for comparison.
+        const copy = path.join(bed.root, "copy");
+        const t1 = Date.now();
+        execFileSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_basebackup`, "-D", copy, "-h", "127.0.0.1", "-p", String(b.port), "-U", "backup", "-X", "stream", "--checkpoint=fast"]);
+        const baseMs = Date.now() - t1;
+        const size = execFileSync("du", ["-sm", copy], { encoding: "utf8" }).split("\t")[0];
+        figures.push(`rejoin (${sync ? "sync" : "async"}): ${/rewound/.test(rejoin.stdout) ? "pg_rewind" : "no rewind needed"} ${rewindMs} ms (rejoin step incl. start) vs pg_basebackup of the same ${size} MB ${baseMs} ms`);
+        // A second run changes nothing.
+        assert.deepEqual(changed(bed.step(SWITCHOVER_BODIES.rejoin, a.vars(rejoinVars(a, b)), `${REPL_PASSWORD}\n`)), []);
+      } finally {
+        bed.destroy([a, ...(b ? [b] : [])]);
+      }
+    });
+  }
+
+  it("refuses to rejoin a former primary with neither data checksums nor wal_log_hints, pointing at the rebuild token", async () => {
+    const bed = new Bed();
+    const a = await primary(bed, "pga", { checksums: false });
+    try {
+      a.ctl("stop");
+      const r = bed.step(SWITCHOVER_BODIES.rejoin, a.vars(rejoinVars(a, a)), `${REPL_PASSWORD}\n`);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /neither data checksums nor wal_log_hints = on; set postgres\.rebuildStandbys\.pga/);
+      assert.ok(!fs.existsSync(path.join(a.data, "standby.signal")));
+    } finally {
+      bed.destroy([a]);
+    }
+  });
+});
+
+describe("GitLab hook around a switchover (stand-in systemctl and docker)", { skip }, () => {
+  it("stops GitLab only when a switchover is due and starts exactly what it stopped", () => {
+    const bed = new Bed();
+    try {
+      const state = path.join(bed.root, "state");
+      fs.mkdirSync(state);
+      // docker stand-in: one container whose running state is a file.
+      fs.writeFileSync(
+        path.join(bed.bin, "docker"),
+        `#!/bin/bash\nf=${bed.root}/container-running\necho "docker $*" >>${bed.units}/calls\ncase $1 in\n  inspect) [ -f "$f" ] && echo true || echo false ;;\n  stop) rm -f "$f" ;;\n  start) touch "$f" ;;\nesac\n`,
+        { mode: 0o755 },
+      );
+      fs.writeFileSync(path.join(bed.root, "container-running"), "");
+      fs.writeFileSync(path.join(bed.units, "gitlab-container.service.active"), "");
+      const vars = (mode: string, action: string, pending: string) => ({ ACTION: action, PENDING: pending, MODE: mode, GITLAB_UNIT: "gitlab-container.service", CONTAINER: "gitlab", HOST_NAME: "g1", STATE_DIR: state });
+      for (const mode of ["container", "unit"]) {
+        const isUp = () => (mode === "unit" ? fs.existsSync(path.join(bed.units, "gitlab-container.service.active")) : fs.existsSync(path.join(bed.root, "container-running")));
+        assert.deepEqual(changed(bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "stop", ""))), [], "no switchover: nothing stopped");
+        assert.ok(isUp());
+        const stop = bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "stop", "pga -> pgb"));
+        ok(stop, "stop");
+        assert.equal(changed(stop).length, 1);
+        assert.ok(!isUp(), `${mode}: GitLab still up`);
+        const start = bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "start", "pga -> pgb"));
+        assert.equal(changed(start).length, 1);
+        assert.ok(isUp(), `${mode}: GitLab not started again`);
+        assert.deepEqual(changed(bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "start", "pga -> pgb"))), [], "second start changes nothing");
+      }
+    } finally {
+      bed.destroy([]);
+    }
+  });
+});
+
+after(() => {
+  if (figures.length) process.stdout.write(`# switchover figures:\n${figures.map((f) => `#   ${f}`).join("\n")}\n`);
+});
