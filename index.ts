@@ -13,6 +13,7 @@ import { Failover } from "./components/sentinel/failover";
 import { LabHosts } from "./components/lab/hosts";
 import { LabStandIns } from "./components/lab/stand-ins";
 import { PostgresCluster } from "./components/postgres/cluster";
+import { gitlabStartStep, type GitlabWriter } from "./components/postgres/switchover";
 
 export = async () => {
   const { config, secrets } = loadStackConfig();
@@ -49,12 +50,22 @@ export = async () => {
   const withRole = (role: Role) => hostsWith(role).map((h) => targets.get(h.name)!);
 
   const [primary] = withRole("postgres-primary");
+  const containerNameOf = (h: HostConfig) => (lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab");
+  // GitLab's writes stop while the database primary moves: through the failover engine's unit on
+  // DRBD nodes, the container elsewhere.
+  const gitlabWriters: GitlabWriter[] = withRole("gitlab").map((host) => ({
+    host,
+    mode: host.config.roles.includes("drbd") ? "unit" : "container",
+    unit: config.failover.gitlabUnit,
+    container: containerNameOf(host.config),
+  }));
   const postgres = primary
     ? new PostgresCluster("postgres", {
         postgres: config.postgres,
         primary,
         standbys: withRole("postgres-standby"),
         gitlabHosts: withRole("gitlab"),
+        gitlabWriters,
         ...(secrets.postgresReplicationPassword ? { replicationPassword: secrets.postgresReplicationPassword } : {}),
         ...(secrets.postgresGitlabPassword ? { gitlabPassword: secrets.postgresGitlabPassword } : {}),
       })
@@ -76,7 +87,7 @@ export = async () => {
   for (const host of withRole("gitlab")) {
     const h = host.config;
     const onDrbd = h.roles.includes("drbd");
-    const containerName = lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab";
+    const containerName = containerNameOf(h);
     const volumeRoot = g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab");
     const node = new GitlabNode(`gitlab-${h.name}`, {
       host,
@@ -89,6 +100,8 @@ export = async () => {
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
     new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });
+    const writer = gitlabWriters.find((w) => w.host.name === h.name)!;
+    gitlabStartStep(`postgres-switchover-gitlab-start-${h.name}`, writer, postgres!.switchover.plan, [node]);
   }
 
   for (const host of withRole("runner")) {
@@ -119,6 +132,9 @@ export = async () => {
     ...(postgres && {
       database: {
         primary: { node: primary!.name, ...postgres.primary.endpoint },
+        // "old -> new" when this converge moved the primary; GitLab's db_host follows `primary`.
+        switchover: postgres.switchover.plan,
+        replication: config.postgres.synchronous.enabled ? `synchronous (synchronous_commit=${config.postgres.synchronous.commit})` : "asynchronous",
         standbys: postgres.standbys.map((s) => ({ node: s.host, host: targets.get(s.host)!.config.address, port: config.postgres.port, slot: s.slot })),
         name: config.postgres.database,
         user: config.postgres.gitlabUser,

@@ -61,7 +61,7 @@ export const noSecretInPlainInputs: Policy = {
 };
 
 /** Steps that can destroy data if two copies ever ran at once. */
-const DESTRUCTIVE = [/\bmkfs\b/, /\bcreate-md\b/, /\bpg_basebackup\b/, /-mindepth 1 -delete\b/, /\bwipefs (-\S+ )*-a\b/, /--discard-my-data\b/];
+const DESTRUCTIVE = [/\bmkfs\b/, /\bcreate-md\b/, /\bpg_basebackup\b/, /\bpg_rewind\b/, /-mindepth 1 -delete\b/, /\bwipefs (-\S+ )*-a\b/, /--discard-my-data\b/];
 
 export const destructiveStepsProtected: Policy = {
   name: "destructive-steps-protected",

@@ -7,6 +7,7 @@ import type { HostTarget } from "../host/target";
 import { PostgresPrimary } from "./primary";
 import { renderPgHba, renderPostgresConf, slotName } from "./render";
 import { PostgresStandby } from "./standby";
+import { GitlabWriter, PostgresSwitchover, rejoinStep, rewindRoleStep } from "./switchover";
 
 export interface PostgresClusterArgs {
   readonly postgres: PostgresConfig;
@@ -17,6 +18,8 @@ export interface PostgresClusterArgs {
   /** From config secrets; generated (and kept in state) when absent. */
   readonly replicationPassword?: pulumi.Input<string>;
   readonly gitlabPassword?: pulumi.Input<string>;
+  /** GitLab nodes whose writes stop while the primary moves (switchover.ts). */
+  readonly gitlabWriters?: readonly GitlabWriter[];
 }
 
 /** Addresses a host's connections come from: its address and any declared source addresses. */
@@ -25,6 +28,8 @@ const clientOf = (h: HostTarget) => ({ host: h.name, addresses: [h.config.addres
 export class PostgresCluster extends pulumi.ComponentResource {
   public readonly primary: PostgresPrimary;
   public readonly standbys: readonly PostgresStandby[];
+  /** The switchover steps; `plan` is "old -> new" when this converge moves the primary. */
+  public readonly switchover: PostgresSwitchover;
   /** Password of the gitlab role, for GitLab's database settings (secret). */
   public readonly gitlabPassword: pulumi.Output<string>;
 
@@ -49,6 +54,12 @@ export class PostgresCluster extends pulumi.ComponentResource {
         gitlabClients: args.gitlabHosts.map(clientOf),
       }),
     };
+    // Before the primary's own steps: a standby the config made primary takes over first.
+    this.switchover = new PostgresSwitchover(
+      `${name}-switchover-steps`,
+      { postgres: pg, primary: args.primary, standbys: args.standbys, gitlab: args.gitlabWriters ?? [], stepName: `${name}-switchover` },
+      { parent: this },
+    );
     this.primary = new PostgresPrimary(
       `${name}-${args.primary.name}`,
       {
@@ -57,9 +68,11 @@ export class PostgresCluster extends pulumi.ComponentResource {
         replicationPassword,
         gitlabPassword: this.gitlabPassword,
         slots: args.standbys.map((s) => slotName(s.name)),
+        after: [this.switchover.promoted],
       },
       { parent: this },
     );
+    const rewindRole = rewindRoleStep(`${name}-rewind-role`, pg, args.primary, this.primary.ready, this);
     this.standbys = args.standbys.map(
       (s) =>
         new PostgresStandby(
@@ -72,6 +85,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
             replicationPassword,
             slot: slotName(s.name),
             ...(pg.rebuildStandbys[s.name] ? { rebuildToken: pg.rebuildStandbys[s.name] } : {}),
+            after: [rejoinStep(`${name}-rejoin-${s.name}`, { postgres: pg, standby: s, primary: args.primary, replicationPassword, after: [this.primary.ready, rewindRole] }, this)],
           },
           { parent: this },
         ),

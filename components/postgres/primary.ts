@@ -13,6 +13,8 @@ export interface PostgresPrimaryArgs extends PostgresServerArgs {
   readonly gitlabPassword: pulumi.Input<string>;
   /** Physical replication slots to keep, one per standby. */
   readonly slots: readonly string[];
+  /** Steps before the cluster step (the switchover's promotion). */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 export class PostgresPrimary extends pulumi.ComponentResource {
@@ -35,7 +37,7 @@ export class PostgresPrimary extends pulumi.ComponentResource {
           bodies: ["components/postgres/scripts/cluster.sh"],
         },
       },
-      { parent: this, dependsOn: [install] },
+      { parent: this, dependsOn: [install, ...(args.after ?? [])] },
     );
     const service = configureAndRun(name, args, cluster, this);
     const verifiers = pulumi

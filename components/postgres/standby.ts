@@ -18,6 +18,8 @@ export interface PostgresStandbyArgs extends PostgresServerArgs {
   readonly slot: string;
   /** postgres.rebuildStandbys entry for this host, if any. */
   readonly rebuildToken?: string;
+  /** Steps before the base backup step (the rejoin of a former primary). */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 export class PostgresStandby extends pulumi.ComponentResource {
@@ -68,7 +70,7 @@ export class PostgresStandby extends pulumi.ComponentResource {
         },
       },
       // Destroys nothing it did not create, but must never run twice at once for one host.
-      { parent: this, dependsOn: [pgpass, args.primaryReady], deleteBeforeReplace: true },
+      { parent: this, dependsOn: [pgpass, args.primaryReady, ...(args.after ?? [])], deleteBeforeReplace: true },
     );
     this.ready = configureAndRun(name, args, basebackup, this);
     this.slot = args.slot;

@@ -16,10 +16,10 @@
 //   old primary (pg_rewind when needed, standby.signal, its slot) -> the standby's usual steps;
 //   GitLab, re-pointed by its rendered db_host, is started again after its node's steps.
 import * as pulumi from "@pulumi/pulumi";
-import { remote } from "@pulumi/command";
+import type { remote } from "@pulumi/command";
 import type { PostgresConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
-import { commandLine, type HostScript, type ShellValue } from "../host/script";
+import type { HostScript, ShellValue } from "../host/script";
 import type { HostTarget } from "../host/target";
 import { SLOT_PREFIX, slotName } from "./render";
 import { PostgresServerArgs, serverVars } from "./server";
@@ -65,11 +65,11 @@ export interface GitlabWriter {
   readonly container: string;
 }
 
-/** The GitLab hook: stop before the old primary stops, start after the node is re-pointed. */
-export function gitlabScript(w: GitlabWriter, action: "stop" | "start", pending: string, stateDir = "/run"): Omit<HostScript, "host"> {
+/** The GitLab hook: stop before the old primary stops, start after the node is re-pointed (stdin: the plan). */
+export function gitlabScript(w: GitlabWriter, action: "stop" | "start", stateDir = "/run"): Omit<HostScript, "host"> {
   return {
-    description: `${action} GitLab on ${w.host.name} around a database switchover${pending ? ` (${pending})` : ""}`,
-    vars: { ACTION: action, PENDING: pending, MODE: w.mode, GITLAB_UNIT: w.unit, CONTAINER: w.container, HOST_NAME: w.host.name, STATE_DIR: stateDir },
+    description: `${action} GitLab on ${w.host.name} if a database switchover is due (the plan comes on stdin)`,
+    vars: { ACTION: action, MODE: w.mode, GITLAB_UNIT: w.unit, CONTAINER: w.container, HOST_NAME: w.host.name, STATE_DIR: stateDir },
     bodies: SWITCHOVER_BODIES.gitlab,
   };
 }
@@ -80,6 +80,8 @@ export interface PostgresSwitchoverArgs {
   readonly primary: HostTarget;
   readonly standbys: readonly HostTarget[];
   readonly gitlab: readonly GitlabWriter[];
+  /** Name of the check step, the resource `pulumi preview` shows for the switchover. */
+  readonly stepName: string;
 }
 
 const serverArgs = (postgres: PostgresConfig, host: HostTarget): PostgresServerArgs => ({ host, postgres, postgresConf: "", pgHba: "" });
@@ -104,8 +106,9 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
       DB_PEERS: peersVar(all, pg.port),
     });
     const standbyNames = args.standbys.map((s) => s.name).join(", ") || "none";
+    const step = args.stepName;
     this.check = hostCommand(
-      name,
+      step,
       {
         host: args.primary,
         script: {
@@ -120,60 +123,38 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
     this.plan = plan.apply((p) => (p ? `${p.from} -> ${p.to}` : ""));
     const from = plan.apply((p) => p?.from ?? "");
 
-    // Each later step's script carries the plan, so it runs again exactly when it changes.
+    // The later steps' scripts are fixed (preview and render show them); what the check found
+    // comes on stdin, so the engine runs them again exactly when it changes.
     const gitlabStops = args.gitlab.map((w) =>
-      dynamicCommand(`${name}-gitlab-stop-${w.host.name}`, w.host, this.plan.apply((p) => gitlabScript(w, "stop", p)), { parent: this, dependsOn: [this.check] }),
+      hostCommand(`${step}-gitlab-stop-${w.host.name}`, { host: w.host, script: gitlabScript(w, "stop"), stdin: this.plan.apply((p) => `${p}\n`) }, { parent: this, dependsOn: [this.check] }),
     );
     const stops = args.standbys.map((s) =>
-      dynamicCommand(
-        `${name}-stop-${s.name}`,
-        s,
-        from.apply((f): Omit<HostScript, "host"> => ({
-          description: `switchover: stop the old primary ${s.name} cleanly if it is the one being replaced`,
-          vars: { ...vars(s), FROM: f },
-          bodies: SWITCHOVER_BODIES.stop,
-        })),
+      hostCommand(
+        `${step}-stop-${s.name}`,
+        {
+          host: s,
+          script: { description: `switchover: stop the old primary ${s.name} cleanly if it is the one being replaced (its name comes on stdin)`, vars: vars(s), bodies: SWITCHOVER_BODIES.stop },
+          stdin: from.apply((f) => `${f}\n`),
+        },
         { parent: this, dependsOn: [this.check, ...gitlabStops] },
       ),
     );
     const checkpoint = pulumi.all(stops.map((c) => c.stdout)).apply((outs) => parseCheckpoint(outs));
-    this.promoted = dynamicCommand(
-      `${name}-promote`,
-      args.primary,
-      pulumi.all([from, checkpoint]).apply(([f, cp]): Omit<HostScript, "host"> => ({
-        description: `switchover: promote ${args.primary.name} once it has replayed the old primary's last WAL`,
-        vars: { ...vars(args.primary), FROM: f, CHECKPOINT: cp, WAIT_SECONDS: pg.switchover.waitSeconds },
-        bodies: SWITCHOVER_BODIES.promote,
-      })),
+    this.promoted = hostCommand(
+      `${step}-promote`,
+      {
+        host: args.primary,
+        script: {
+          description: `switchover: promote ${args.primary.name} once it has replayed the old primary's last WAL (name and checkpoint on stdin)`,
+          vars: { ...vars(args.primary), WAIT_SECONDS: pg.switchover.waitSeconds },
+          bodies: SWITCHOVER_BODIES.promote,
+        },
+        stdin: pulumi.all([from, checkpoint]).apply(([f, cp]) => `${f}\n${cp}\n`),
+      },
       { parent: this, dependsOn: stops.length ? stops : [this.check] },
     );
     this.registerOutputs({ plan: this.plan });
   }
-}
-
-/**
- * hostCommand for a script that depends on other steps' output (the plan, a checkpoint): the
- * same connection, logging and ordering, with the command line computed once they are known.
- */
-export function dynamicCommand(
-  name: string,
-  host: HostTarget,
-  script: pulumi.Output<Omit<HostScript, "host">>,
-  opts: pulumi.CustomResourceOptions & { dependsOn: pulumi.Resource[] },
-  stdin?: pulumi.Input<string>,
-): remote.Command {
-  return new remote.Command(
-    name,
-    {
-      connection: host.connection,
-      create: script.apply((s) => commandLine({ ...s, host: host.name }, host.sudo)),
-      ...(stdin !== undefined ? { stdin } : {}),
-      logging: stdin !== undefined ? "none" : "stdoutAndStderr",
-      // As hostCommand: steps never read $PULUMI_COMMAND_STDOUT (pulumi-command issue #430).
-      addPreviousOutputInEnv: false,
-    },
-    { ...opts, dependsOn: [...opts.dependsOn, ...host.dependsOn], ...(stdin !== undefined ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
-  );
 }
 
 /** On the primary, after its own steps: the grants pg_rewind needs on its source. */
@@ -183,7 +164,7 @@ export function rewindRoleStep(name: string, postgres: PostgresConfig, primary: 
     {
       host: primary,
       script: {
-        description: `let ${postgres.replicationUser} serve pg_rewind on ${primary.name}`,
+        description: `let ${postgres.replicationUser} be the source of a rewind on ${primary.name}`,
         vars: { ...serverVars(serverArgs(postgres, primary)), REPLICATION_USER: postgres.replicationUser },
         bodies: SWITCHOVER_BODIES.rewindRole,
       },
@@ -223,6 +204,12 @@ export function rejoinStep(
       stdin: pulumi.secret(pulumi.output(a.replicationPassword).apply((p) => `${p}\n`)),
       sensitive: true,
     },
-    { parent, dependsOn: a.after },
+    // pg_rewind overwrites the data directory: never two copies of this step at once.
+    { parent, dependsOn: a.after, deleteBeforeReplace: true },
   );
+}
+
+/** After a GitLab node's own steps: start GitLab again if the switchover's hook stopped it. */
+export function gitlabStartStep(name: string, w: GitlabWriter, plan: pulumi.Output<string>, after: pulumi.Resource[]): remote.Command {
+  return hostCommand(name, { host: w.host, script: gitlabScript(w, "start"), stdin: plan.apply((p) => `${p}\n`) }, { dependsOn: after });
 }

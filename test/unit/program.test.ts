@@ -86,7 +86,9 @@ describe("lab stack graph", () => {
       allowed.map((r) => r.slice(1, 5).join(" ")),
       [
         "replication backup 172.31.229.11/32 scram-sha-256",
+        "postgres backup 172.31.229.11/32 scram-sha-256",
         "replication backup 172.31.229.12/32 scram-sha-256",
+        "postgres backup 172.31.229.12/32 scram-sha-256",
         "all gitlab 172.31.229.13/32 scram-sha-256",
         "all gitlab 172.31.229.14/32 scram-sha-256",
       ],

@@ -56,7 +56,9 @@ describe("PostgreSQL renderers", () => {
     assert.deepEqual(rules, [
       "local all postgres peer",
       "host replication backup 10.0.0.1/32 scram-sha-256",
+      "host postgres backup 10.0.0.1/32 scram-sha-256",
       "host replication backup 10.0.0.2/32 scram-sha-256",
+      "host postgres backup 10.0.0.2/32 scram-sha-256",
       "host all gitlab 10.0.0.3/32 scram-sha-256",
       "host all gitlab 172.17.0.1/32 scram-sha-256",
       "host all gitlab fd00::3/128 scram-sha-256",

@@ -22,10 +22,10 @@ function switchover(bed: Bed, from: Cluster, to: Cluster, onStopped: () => void)
   ok(plan, "check");
   const p = parseSwitchover(plan.stdout);
   const fromName = p?.from ?? "";
-  const stop = bed.step(SWITCHOVER_BODIES.stop, from.vars({ ...common, FROM: fromName }));
+  const stop = bed.step(SWITCHOVER_BODIES.stop, from.vars(common), `${fromName}\n`);
   ok(stop, "stop");
   onStopped();
-  const promote = bed.step(SWITCHOVER_BODIES.promote, to.vars({ ...common, FROM: fromName, CHECKPOINT: parseCheckpoint([stop.stdout]) }));
+  const promote = bed.step(SWITCHOVER_BODIES.promote, to.vars(common), `${fromName}\n${parseCheckpoint([stop.stdout])}\n`);
   ok(promote, "promote");
   const grants = bed.step(SWITCHOVER_BODIES.rewindRole, to.vars({ REPLICATION_USER: "backup" }));
   ok(grants, "rewind grants");
@@ -113,18 +113,18 @@ describe("planned switchover on real PostgreSQL", { skip }, () => {
   });
 
   it("refuses to stop a primary the new primary does not stream from (two primaries), and to promote without the old primary's checkpoint", () => {
-    const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars({ NEW_PRIMARY: "pgc", FROM: "" }));
+    const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars({ NEW_PRIMARY: "pgc" }), "\n");
     assert.notEqual(stop.code, 0);
     assert.match(stop.stderr, /pga runs as a primary, but the config makes it a standby of pgc/);
     assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f");
-    const promote = bed.step(SWITCHOVER_BODIES.promote, b.vars({ FROM: "pga", CHECKPOINT: "", WAIT_SECONDS: 10 }));
+    const promote = bed.step(SWITCHOVER_BODIES.promote, b.vars({ WAIT_SECONDS: 10 }), "pga\n\n");
     assert.notEqual(promote.code, 0);
     assert.match(promote.stderr, /refusing to promote/);
     assert.equal(b.sql("SELECT pg_is_in_recovery()"), "t");
   });
 
   it("refuses to demote a standby that the target streams from (a standby of a standby)", () => {
-    const stop = bed.step(SWITCHOVER_BODIES.stop, b.vars({ NEW_PRIMARY: "pgc", FROM: "pgb" }));
+    const stop = bed.step(SWITCHOVER_BODIES.stop, b.vars({ NEW_PRIMARY: "pgc" }), "pgb\n");
     assert.notEqual(stop.code, 0);
     assert.match(stop.stderr, /pgc streams from pgb, which is itself a standby \(a standby of a standby\)/);
   });
@@ -238,19 +238,20 @@ describe("GitLab hook around a switchover (stand-in systemctl and docker)", { sk
       );
       fs.writeFileSync(path.join(bed.root, "container-running"), "");
       fs.writeFileSync(path.join(bed.units, "gitlab-container.service.active"), "");
-      const vars = (mode: string, action: string, pending: string) => ({ ACTION: action, PENDING: pending, MODE: mode, GITLAB_UNIT: "gitlab-container.service", CONTAINER: "gitlab", HOST_NAME: "g1", STATE_DIR: state });
+      const vars = (mode: string, action: string) => ({ ACTION: action, MODE: mode, GITLAB_UNIT: "gitlab-container.service", CONTAINER: "gitlab", HOST_NAME: "g1", STATE_DIR: state });
+      const hook = (mode: string, action: string, plan: string) => bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, action), `${plan}\n`);
       for (const mode of ["container", "unit"]) {
         const isUp = () => (mode === "unit" ? fs.existsSync(path.join(bed.units, "gitlab-container.service.active")) : fs.existsSync(path.join(bed.root, "container-running")));
-        assert.deepEqual(changed(bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "stop", ""))), [], "no switchover: nothing stopped");
+        assert.deepEqual(changed(hook(mode, "stop", "")), [], "no switchover: nothing stopped");
         assert.ok(isUp());
-        const stop = bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "stop", "pga -> pgb"));
+        const stop = hook(mode, "stop", "pga -> pgb");
         ok(stop, "stop");
         assert.equal(changed(stop).length, 1);
         assert.ok(!isUp(), `${mode}: GitLab still up`);
-        const start = bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "start", "pga -> pgb"));
+        const start = hook(mode, "start", "pga -> pgb");
         assert.equal(changed(start).length, 1);
         assert.ok(isUp(), `${mode}: GitLab not started again`);
-        assert.deepEqual(changed(bed.step(SWITCHOVER_BODIES.gitlab, vars(mode, "start", "pga -> pgb"))), [], "second start changes nothing");
+        assert.deepEqual(changed(hook(mode, "start", "pga -> pgb")), [], "second start changes nothing");
       }
     } finally {
       bed.destroy([]);

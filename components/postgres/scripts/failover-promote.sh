@@ -6,7 +6,7 @@ sw_has_cluster || die "$HOST_NAME holds no PostgreSQL cluster"
 sw_running || die "$SERVICE is not running on $HOST_NAME: start it first (it replays the WAL it has, then can be promoted)"
 sw_in_recovery || exit 0
 [ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
-# pg_rewind reads the source's timeline from its control file, which a promotion updates only
-# at the next checkpoint (docs app-pgrewind: run CHECKPOINT after promotion), so take it now.
+# A rewind of the old primary reads this server's timeline from its control file, which a promotion
+# updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
 sw_psql "CHECKPOINT" >/dev/null
 changed "promoted $HOST_NAME to primary at $(sw_psql "SELECT pg_current_wal_lsn()")"

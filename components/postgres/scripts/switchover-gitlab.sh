@@ -2,6 +2,8 @@
 # names it): stops GitLab on this node, through the failover engine's unit on DRBD nodes (so the
 # engine does not see a failure to act on) or the container elsewhere, and leaves a marker.
 # ACTION=start: starts what the marker says was stopped, once the database is the new primary.
+# stdin: the switchover plan ("old -> new"), empty when none is due.
+IFS= read -r PENDING || true
 marker="$STATE_DIR/gitlab-ha-switchover-stopped-gitlab"
 case "$ACTION" in
   stop)

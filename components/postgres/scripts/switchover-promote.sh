@@ -1,6 +1,9 @@
 # Runs on the host the config names postgres-primary. When it is still a standby, waits until it
 # has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
 # promotes it. Without that checkpoint it refuses: promoting then could lose committed writes.
+# stdin: the old primary's name, then its shutdown checkpoint (either line may be empty).
+IFS= read -r FROM || true
+IFS= read -r CHECKPOINT || true
 sw_has_cluster || exit 0
 sw_running || exit 0
 sw_in_recovery || exit 0
@@ -19,7 +22,7 @@ done
 # pg_promote(wait, wait_seconds) returns true once promotion has completed
 # (PostgreSQL docs, functions-admin: "pg_promote").
 [ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
-# pg_rewind reads the source's timeline from its control file, which a promotion updates only
-# at the next checkpoint (docs app-pgrewind: run CHECKPOINT after promotion), so take it now.
+# A rewind of the old primary reads this server's timeline from its control file, which a promotion
+# updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
 sw_psql "CHECKPOINT" >/dev/null
 changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"

@@ -1,7 +1,9 @@
 # Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
 # primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
 # checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
-# only refuses a second primary.
+# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
+IFS= read -r FROM || true
+[[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
 sw_has_cluster || exit 0
 if sw_running; then
   if sw_in_recovery; then
