@@ -6,6 +6,9 @@ import { parseCheckpoint, parseSwitchover, SWITCHOVER_BODIES } from "../../compo
 import { SLOT_PREFIX } from "../../components/postgres/render";
 import { Bed, BIN, Cluster, HAVE_PG, primary, REPL_PASSWORD, standby, StepResult, waitFor, Writer } from "../pg-harness";
 import { execFileSync } from "node:child_process";
+import { validateConfig } from "../../components/config/load";
+import { failover } from "../../components/postgres/failover";
+import type { HostScript } from "../../components/host/script";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -255,6 +258,88 @@ describe("GitLab hook around a switchover (stand-in systemctl and docker)", { sk
       }
     } finally {
       bed.destroy([]);
+    }
+  });
+});
+
+describe("npm run db:failover on real PostgreSQL", { skip }, () => {
+  const config = () =>
+    validateConfig({
+      values: {
+        hosts: [
+          { name: "pga", address: "127.0.0.1", roles: ["postgres-primary"] },
+          { name: "pgb", address: "127.0.0.2", roles: ["postgres-standby"] },
+          { name: "gl1", address: "127.0.0.3", roles: ["gitlab"] },
+        ],
+        ssh: { agent: true },
+        firewall: { adminNetworks: ["127.0.0.0/8"] },
+        postgres: { version: 15 },
+        gitlab: { version: "17.11.7", externalUrl: "https://gitlab.example.com" },
+      },
+      secretKeys: new Set(),
+    }).config;
+
+  it("refuses to promote a host that is not a standby, and while the old primary answers as a primary unless it is named fenced; then promotes and prints the role swap", async () => {
+    const bed = new Bed();
+    const a = await primary(bed, "pga");
+    let b: Cluster | undefined;
+    try {
+      b = await standby(bed, "pgb", a);
+      await waitFor("pgb streaming", () => streamsFrom(b!, a));
+      const byName: Record<string, Cluster> = { pga: a, pgb: b };
+      const down = new Set<string>();
+      // The stack's SSH run, here: the step on the test cluster the host name stands for.
+      const run = async (host: string, script: Omit<HostScript, "host">) => {
+        if (down.has(host)) throw new Error(`${host}: ssh: connect to host: No route to host`);
+        const r = bed.step(script.bodies, { ...script.vars, ...byName[host]!.vars() });
+        if (r.code !== 0) throw new Error(`${host}: ${script.description} failed:\n${r.stderr}`);
+        return r.stdout;
+      };
+      const base = { config: config(), run, stack: "lab" };
+      await assert.rejects(failover({ ...base, promote: "pga" }), /hosts\[0\]\.roles: pga does not have role postgres-standby/);
+      await assert.rejects(failover({ ...base, promote: "gl9" }), /no such host/);
+      await assert.rejects(failover({ ...base, promote: "pgb" }), /pga still answers as a primary: promoting pgb now would make two primaries/);
+      assert.equal(b.sql("SELECT pg_is_in_recovery()"), "t", "nothing promoted");
+      await assert.rejects(failover({ ...base, promote: "pgb", fenced: "pgx" }), /the configured primary is pga/);
+
+      // The primary's host is lost: unreachable over SSH.
+      execFileSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", a.data, "-m", "immediate", "-w", "stop"]);
+      down.add("pga");
+      const log: string[] = [];
+      const r = await failover({ ...base, promote: "pgb", log: (l) => log.push(l) });
+      assert.equal(r.oldRole, "unreachable");
+      assert.equal(r.promoted, true);
+      assert.equal(b.sql("SELECT pg_is_in_recovery()"), "f");
+      assert.match(r.configChange, /pulumi config set --stack lab --path 'gitlab-ha:hosts\[1\]\.roles\[0\]' postgres-primary/);
+      assert.match(r.configChange, /pulumi config set --stack lab --path 'gitlab-ha:hosts\[0\]\.roles\[0\]' postgres-standby/);
+      assert.ok(log.some((l) => /pgb: promoted pgb to primary/.test(l)), log.join("\n"));
+      // Run again: already primary, nothing promoted twice.
+      const again = await failover({ ...base, promote: "pgb" });
+      assert.equal(again.promoted, false);
+    } finally {
+      bed.destroy([a, ...(b ? [b] : [])]);
+    }
+  });
+
+  it("promotes while the old primary still answers when the operator names it fenced", async () => {
+    const bed = new Bed();
+    const a = await primary(bed, "pga");
+    let b: Cluster | undefined;
+    try {
+      b = await standby(bed, "pgb", a);
+      await waitFor("pgb streaming", () => streamsFrom(b!, a));
+      const byName: Record<string, Cluster> = { pga: a, pgb: b };
+      const run = async (host: string, script: Omit<HostScript, "host">) => {
+        const r = bed.step(script.bodies, { ...script.vars, ...byName[host]!.vars() });
+        if (r.code !== 0) throw new Error(r.stderr);
+        return r.stdout;
+      };
+      const r = await failover({ config: config(), run, stack: "lab", promote: "pgb", fenced: "pga" });
+      assert.equal(r.oldRole, "primary");
+      assert.equal(r.promoted, true);
+      assert.equal(b.sql("SELECT pg_is_in_recovery()"), "f");
+    } finally {
+      bed.destroy([a, ...(b ? [b] : [])]);
     }
   });
 });
