@@ -124,7 +124,8 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
     const from = plan.apply((p) => p?.from ?? "");
 
     // The later steps' scripts are fixed (preview and render show them); what the check found
-    // comes on stdin, so the engine runs them again exactly when it changes.
+    // comes on stdin, so the engine runs them again exactly when it changes (@pulumi/command
+    // remote/command.d.ts: without `update`, `create` runs again when the inputs are modified).
     const gitlabStops = args.gitlab.map((w) =>
       hostCommand(`${step}-gitlab-stop-${w.host.name}`, { host: w.host, script: gitlabScript(w, "stop"), stdin: this.plan.apply((p) => `${p}\n`) }, { parent: this, dependsOn: [this.check] }),
     );

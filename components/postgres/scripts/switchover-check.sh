@@ -11,7 +11,7 @@ fi
 sw_in_recovery || exit 0
 # pg_stat_wal_receiver.latest_end_lsn is the primary's end of WAL as its last message said
 # (walreceiver.c ProcessWalSndrMessage: walEnd), so the difference is the lag behind the primary.
-row=$(sw_psql "SELECT status, sender_host, sender_port, pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn())::bigint FROM pg_stat_wal_receiver")
+row=$(sw_psql "SELECT status, sender_host, sender_port, coalesce(pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn()), 9223372036854775807)::bigint FROM pg_stat_wal_receiver")
 IFS='|' read -r status sender_host sender_port lag <<<"$row"
 if [ "$status" != streaming ]; then
   # Not streaming: either a switchover stopped half-way (the old primary is down after a clean
