@@ -13,9 +13,10 @@ if sw_running; then
   if [ "$FROM" != "$HOST_NAME" ]; then
     die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it: demoting it would leave two primaries or lose its writes. Put postgres-primary back on $HOST_NAME, or fence it and use npm run db:failover"
   fi
-  # A fast shutdown (Debian's pg_ctlcluster stop default; SIGINT in PGDG's unit) writes a
-  # shutdown checkpoint and the walsenders send all WAL up to it, waiting until the standby has
-  # it, before they exit (postgres src/backend/replication/walsender.c, header comment).
+  # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
+  # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
+  # WAL up to it and wait until the standby has it before they exit (postgres
+  # src/backend/replication/walsender.c, header comment).
   systemctl stop "$SERVICE"
   changed "stopped the old primary $HOST_NAME cleanly (fast shutdown) for $NEW_PRIMARY to take over"
 fi
