@@ -89,11 +89,11 @@ export async function failover(o: FailoverOptions): Promise<FailoverResult> {
   } else {
     log(`${target.name} already is a primary: nothing to promote`);
   }
-  return { oldPrimary: old.name, oldRole: was.role, promoted, configChange: configChange(o.stack, hosts, oi, ti) };
+  return { oldPrimary: old.name, oldRole: was.role, promoted, configChange: configChange(o.stack, hosts, oi, ti, was.role === "unreachable") };
 }
 
 /** The role swap to commit, as `pulumi config set --path` commands. */
-export function configChange(stack: string, hosts: readonly HostConfig[], oldIndex: number, newIndex: number): string {
+export function configChange(stack: string, hosts: readonly HostConfig[], oldIndex: number, newIndex: number, oldUnreachable = false): string {
   const set = (i: number, from: string, to: string) => `pulumi config set --stack ${stack} --path 'gitlab-ha:hosts[${i}].roles[${hosts[i]!.roles.indexOf(from as never)}]' ${to}`;
   const old = hosts[oldIndex]!.name;
   return [
@@ -101,5 +101,10 @@ export function configChange(stack: string, hosts: readonly HostConfig[], oldInd
     `  ${set(newIndex, "postgres-standby", "postgres-primary")}`,
     `  ${set(oldIndex, "postgres-primary", "postgres-standby")}`,
     `Until then keep ${old} from starting PostgreSQL as a primary (systemctl disable --now on its PostgreSQL service when it is back).`,
+    // Every step on an unreachable host fails, and the new primary's steps wait for the stop
+    // step on each configured standby: converge without it until it is back.
+    ...(oldUnreachable
+      ? [`${old} does not answer: until it is back, take it out of hosts[${oldIndex}] (or drop its postgres roles) so that pulumi up can converge ${hosts[newIndex]!.name} and GitLab; add it back as postgres-standby to rejoin it.`]
+      : []),
   ].join("\n");
 }

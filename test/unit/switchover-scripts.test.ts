@@ -313,6 +313,7 @@ describe("npm run db:failover on real PostgreSQL", { skip }, () => {
       assert.match(r.configChange, /pulumi config set --stack lab --path 'gitlab-ha:hosts\[1\]\.roles\[0\]' postgres-primary/);
       assert.match(r.configChange, /pulumi config set --stack lab --path 'gitlab-ha:hosts\[0\]\.roles\[0\]' postgres-standby/);
       assert.ok(log.some((l) => /pgb: promoted pgb to primary/.test(l)), log.join("\n"));
+      assert.match(r.configChange, /pga does not answer: until it is back, take it out of hosts\[0\]/);
       // Run again: already primary, nothing promoted twice.
       const again = await failover({ ...base, promote: "pgb" });
       assert.equal(again.promoted, false);
