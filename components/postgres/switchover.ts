@@ -76,7 +76,7 @@ export function gitlabScript(w: GitlabWriter, action: "stop" | "start", stateDir
 
 export interface PostgresSwitchoverArgs {
   readonly postgres: PostgresConfig;
-  /** Serve serverVars: the rendered files are not used by these steps. */
+  /** The host the config makes primary. */
   readonly primary: HostTarget;
   readonly standbys: readonly HostTarget[];
   readonly gitlab: readonly GitlabWriter[];
