@@ -112,7 +112,7 @@ export class Cluster {
   }
   /** Variables of the switchover steps for this host. */
   vars(extra: Record<string, ShellValue> = {}): Record<string, ShellValue> {
-    return { BINDIR: BIN, DATA_DIR: this.data, CONF_DIR: this.data, PG_PORT: this.port, SERVICE: this.service, HOST_NAME: this.name, ...extra };
+    return { BINDIR: BIN, DATA_DIR: this.data, CONF_DIR: this.data, PG_PORT: this.port, SERVICE: this.service, HOST_NAME: this.name, REBUILD_TOKEN: "", ...extra };
   }
 }
 

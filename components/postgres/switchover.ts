@@ -104,6 +104,7 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
       HOST_NAME: h.name,
       NEW_PRIMARY: args.primary.name,
       DB_PEERS: peersVar(all, pg.port),
+      REBUILD_TOKEN: pg.rebuildStandbys[h.name] ?? "",
     });
     const standbyNames = args.standbys.map((s) => s.name).join(", ") || "none";
     const step = args.stepName;
@@ -199,6 +200,7 @@ export function rejoinStep(
           REPLICATION_USER: pg.replicationUser,
           SLOT: slotName(a.standby.name),
           SLOT_PREFIX,
+          REBUILD_TOKEN: pg.rebuildStandbys[a.standby.name] ?? "",
         },
         bodies: SWITCHOVER_BODIES.rejoin,
       },

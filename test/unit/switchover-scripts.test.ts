@@ -118,7 +118,14 @@ describe("planned switchover on real PostgreSQL", { skip }, () => {
   it("refuses to stop a primary the new primary does not stream from (two primaries), and to promote without the old primary's checkpoint", () => {
     const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars({ NEW_PRIMARY: "pgc" }), "\n");
     assert.notEqual(stop.code, 0);
-    assert.match(stop.stderr, /pga runs as a primary, but the config makes it a standby of pgc/);
+    assert.match(stop.stderr, /pga runs as a primary, but the config makes it a standby of pgc, .*refusing to empty it; set postgres\.rebuildStandbys\.pga/);
+    assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f");
+    // A rebuild token not applied yet: the base backup step rebuilds it, these steps step aside.
+    for (const [bodies, input] of [[SWITCHOVER_BODIES.stop, "\n"], [SWITCHOVER_BODIES.rejoin, `${REPL_PASSWORD}\n`]] as const) {
+      const aside = bed.step(bodies, a.vars({ REBUILD_TOKEN: "t1", ...rejoinVars(a, b) }), input);
+      ok(aside, "step with a rebuild token");
+      assert.deepEqual(changed(aside), []);
+    }
     assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f");
     const promote = bed.step(SWITCHOVER_BODIES.promote, b.vars({ WAIT_SECONDS: 10 }), "pga\n\n");
     assert.notEqual(promote.code, 0);

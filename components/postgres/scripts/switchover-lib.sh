@@ -13,6 +13,12 @@ sw_wait_ready() {
   done
   die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
 }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p

@@ -6,6 +6,7 @@
 # stdin: the replication role's password (pg_rewind reads the source through a normal connection).
 IFS= read -r password || die "stdin: missing the replication role's password"
 sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi # the base backup step rebuilds it
 drop_stale_slots() {
   local slot
   for slot in $(sw_psql "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND slot_name LIKE '${SLOT_PREFIX}%'"); do

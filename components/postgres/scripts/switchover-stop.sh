@@ -5,13 +5,14 @@
 IFS= read -r FROM || true
 [[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
 sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi
 if sw_running; then
   if sw_in_recovery; then
     [ "$FROM" != "$HOST_NAME" ] || die "$NEW_PRIMARY streams from $HOST_NAME, which is itself a standby (a standby of a standby): switch over from the primary, with $NEW_PRIMARY streaming from it"
     exit 0 # a standby, as configured
   fi
   if [ "$FROM" != "$HOST_NAME" ]; then
-    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it: demoting it would leave two primaries or lose its writes. Put postgres-primary back on $HOST_NAME, or fence it and use npm run db:failover"
+    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
   fi
   # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
   # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
