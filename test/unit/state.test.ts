@@ -1,0 +1,35 @@
+// What the real engine keeps in state and how it updates: command outputs of secret steps
+// encrypted, no previous output sent with SSH setenv, component inputs slim and without
+// plaintext secrets (a component's args are sent to the engine and stored).
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import type { Evaluation } from "../../components/offline/evaluate";
+import { commandsOf, evaluateStack } from "../helpers";
+
+const SECRET = "[secret]";
+
+describe("state written by the engine", () => {
+  let e: Evaluation;
+  before(async () => {
+    e = await evaluateStack("lab");
+  });
+
+  it("keeps the output of every step that handles a secret encrypted", () => {
+    const secretSteps = commandsOf(e).filter((c) => c.display.stdin === SECRET);
+    assert.ok(secretSteps.length >= 3, `only ${secretSteps.length} secret steps`);
+    for (const c of secretSteps) assert.deepEqual(c.options.additionalSecretOutputs, ["stdout", "stderr"], c.name);
+  });
+
+  it("never asks the provider to send a step's previous output through SSH setenv", () => {
+    for (const c of commandsOf(e)) assert.equal(c.values.addPreviousOutputInEnv, false, c.name);
+  });
+
+  it("records a host file's host by name, not its connection", () => {
+    const files = e.resources.filter((r) => r.type === "gitlab-ha:host:File");
+    assert.ok(files.length > 10);
+    for (const f of files) {
+      assert.equal(typeof f.display.host, "string", f.name);
+      assert.ok(!JSON.stringify(f.display).includes("privateKey"), `${f.name} keeps a connection in its inputs`);
+    }
+  });
+});
