@@ -17,7 +17,10 @@ describe("state written by the engine", () => {
   it("keeps the output of every step that handles a secret encrypted", () => {
     const secretSteps = commandsOf(e).filter((c) => c.display.stdin === SECRET);
     assert.ok(secretSteps.length >= 2, `only ${secretSteps.length} secret steps`);
-    for (const c of secretSteps) assert.deepEqual(c.options.additionalSecretOutputs, ["stdout", "stderr"], c.name);
+    for (const c of secretSteps) {
+      const secretOutputs = c.options.additionalSecretOutputs ?? [];
+      assert.ok(secretOutputs.includes("stdout") && secretOutputs.includes("stderr"), `${c.name}: ${secretOutputs.join(",")}`);
+    }
   });
 
   it("never asks the provider to send a step's previous output through SSH setenv", () => {
