@@ -215,8 +215,8 @@ export const firewallSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Where SSH (administration, and Pulumi itself) may come from. */
   adminNetworks: z.array(network).default([]),
-  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH). */
-  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0"]),
+  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH); both families are filtered, so "anyone" is both. */
+  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0", "::/0"]),
   /** More ports to open on the hosts of some roles (monitoring agents, backup pulls), from named networks only. */
   extraRules: z.array(firewallExtraRule).default([]),
 });
