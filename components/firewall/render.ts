@@ -88,8 +88,11 @@ export function renderIptablesRules(input: FirewallInput, family: IpFamily = 4):
     ...(docker.length ? [`-F ${DOCKER_CHAIN}`] : []),
     `${a} -i lo -j ACCEPT`,
     `${a} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`,
-    // IPv6 needs ICMPv6 for neighbour discovery and path MTU (RFC 4890): all of it is admitted.
-    family === 4 ? `${a} -p icmp -m icmp --icmp-type echo-request -j ACCEPT` : `${a} -p ipv6-icmp -j ACCEPT`,
+    // IPv6 needs ICMPv6 for neighbour discovery and path MTU (RFC 4890): all of it is admitted, and
+    // DHCPv6 replies on the link (as EL's default /etc/sysconfig/ip6tables does, plus the source).
+    ...(family === 4
+      ? [`${a} -p icmp -m icmp --icmp-type echo-request -j ACCEPT`]
+      : [`${a} -p ipv6-icmp -j ACCEPT`, `${a} -s fe80::/10 -d fe80::/64 -p udp -m udp --dport 546 -m comment --comment "dhcpv6 client" -j ACCEPT`]),
   ];
   for (const c of checked) {
     for (const source of c.sources) {

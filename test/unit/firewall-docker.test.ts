@@ -309,6 +309,7 @@ describe("firewall point 10: IPv6", () => {
     const v6 = renderIptablesRules({ host: "pgsql", rules: firewallRules(lab, lab.hosts.find((h) => h.name === "pgsql")!) }, 6);
     assert.deepEqual(ruleLines(v6).filter((l) => /dport|REJECT|icmp/.test(l)), [
       `-A ${CHAIN} -p ipv6-icmp -j ACCEPT`,
+      `-A ${CHAIN} -s fe80::/10 -d fe80::/64 -p udp -m udp --dport 546 -m comment --comment "dhcpv6 client" -j ACCEPT`,
       `-A ${CHAIN} -s fd00:1::/64 -p tcp -m tcp --dport 22 -m comment --comment "ssh from admin networks" -j ACCEPT`,
       `-A ${CHAIN} -p tcp -j REJECT --reject-with tcp-reset`,
       `-A ${CHAIN} -j REJECT --reject-with icmp6-port-unreachable`,
