@@ -121,6 +121,20 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
     add("firewall.adminNetworks", "expected at least one network: SSH (and Pulumi itself) is allowed only from these; set firewall.enabled: false to manage no firewall");
   }
+  // Both IP families are filtered: admin networks of one family only (e.g. just ::/0) would cut
+  // SSH to every host reached over the other.
+  const adminFamilies = new Set(arr(fw.adminNetworks).map((n) => isIP(String(n).split("/")[0] ?? "")));
+  if (fw.enabled !== false && adminFamilies.size > 0) {
+    const reported = new Set<number>();
+    for (const { i, h } of hosts) {
+      const endpoint = str(obj(h.ssh)?.host) ?? str(h.address) ?? "";
+      const family = isIP(endpoint);
+      if (family !== 0 && !adminFamilies.has(family) && !reported.has(family)) {
+        reported.add(family);
+        add("firewall.adminNetworks", `expected an IPv${family} network too: hosts[${i}] is reached over SSH at ${endpoint}, which the firewall would refuse`);
+      }
+    }
+  }
 
   const lab = obj(input.lab);
   if (lab && Object.keys(lab).length > 0) {

@@ -192,12 +192,33 @@ export const failoverSchema = z.strictObject({
   gitlabUnit: unitName.default("gitlab-container.service"),
 });
 
+const portOrRange = z.union([
+  port,
+  z.string().regex(/^\d{1,5}-\d{1,5}$/, "expected a port or a range like 9100-9110").refine((s) => {
+    const [a, b] = s.split("-").map(Number) as [number, number];
+    return a >= 1 && b <= 65535 && a <= b;
+  }, "expected a range of ports from 1 to 65535, the first not above the last"),
+]);
+const firewallExtraRule = z.strictObject({
+  /** Why it is open; becomes the rule's comment. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, "expected a short name of letters, digits, spaces, '.', '_' or '-'"),
+  /** The rule goes on every host with one of these roles. */
+  roles: z.array(z.enum(ROLES)).min(1, "expected at least one role"),
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
+  ports: z.array(portOrRange).min(1, "expected at least one port"),
+  sources: z
+    .array(network.refine((s) => s.split("/")[1] !== "0", "expected a specific network: a rule open to everyone is refused"))
+    .min(1, "expected at least one source network"),
+});
+
 export const firewallSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Where SSH (administration, and Pulumi itself) may come from. */
   adminNetworks: z.array(network).default([]),
-  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH). */
-  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0"]),
+  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH); both families are filtered, so "anyone" is both. */
+  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0", "::/0"]),
+  /** More ports to open on the hosts of some roles (monitoring agents, backup pulls), from named networks only. */
+  extraRules: z.array(firewallExtraRule).default([]),
 });
 
 /** GitLab: the version to run (checked against the upgrade stops) and the ports it serves. */

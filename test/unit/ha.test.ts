@@ -57,12 +57,12 @@ describe("firewall rules from roles", () => {
     ]);
   });
 
-  it("opens DRBD and the sentinel to DRBD peers, GitLab to its clients", () => {
+  it("opens DRBD to DRBD peers, the sentinel to the other data node, GitLab to its clients", () => {
     assert.deepEqual(rulesOf("gitlab"), [
       "22 <- 172.31.229.1/32",
-      "1980,1443,1922 <- 0.0.0.0/0",
+      "1980,1443,1922 <- 0.0.0.0/0 ::/0",
       "7789 <- 172.31.229.14 172.31.229.15",
-      "7980 <- 172.31.229.14 172.31.229.15",
+      "7980 <- 172.31.229.14",
     ]);
     assert.deepEqual(rulesOf("witness"), ["22 <- 172.31.229.1/32", "7789 <- 172.31.229.13 172.31.229.14"]);
   });
