@@ -304,9 +304,13 @@ function labIssues(lab: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m:
   const net = obj(lab.network) ?? {};
   const subnet = str(net.subnet);
   const bind = str(lab.sshBindAddress) ?? "127.0.0.1";
+  // Every lab host's sshd is published on the one bind address: a port can be published once.
+  const published = new Map<number, number>();
   for (const { i, h } of hosts) {
     const ssh = obj(h.ssh) ?? {};
     if (typeof ssh.port !== "number") add(`hosts[${i}].ssh.port`, "expected the host's published SSH port: lab hosts are containers reached on sshBindAddress");
+    else if (published.has(ssh.port)) add(`hosts[${i}].ssh.port`, `port ${ssh.port} is already published for hosts[${published.get(ssh.port)}] on ${bind}: lab hosts need distinct SSH ports`);
+    else published.set(ssh.port, i);
     if (ssh.host !== undefined && ssh.host !== bind) add(`hosts[${i}].ssh.host`, `lab hosts are reached on lab.sshBindAddress (${bind}); leave ssh.host unset`);
     const address = str(h.address);
     if (subnet && address && isIP(address) === 4 && !inSubnet(address, subnet)) {
