@@ -230,9 +230,12 @@ export const gitlabSchema = z.strictObject({
     .strictObject({
       /** backup_path inside the container. */
       path: absolutePath.default("/var/opt/gitlab/backups"),
-      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. */
+      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. 0 keeps every archive. */
       keepTime: z.number().int().min(0).default(604800),
-      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0644").default("0644"),
+      /** GitLab's default 0600: archives hold the database (backup_gitlab.md, "Backup archive permissions"). */
+      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0600").default("0600"),
+      /** Host directory of the /etc/gitlab archives: off the DRBD volume and GitLab's volume root. */
+      configDirectory: absolutePath.default("/var/backups/gitlab-ha/config"),
       /** systemd OnCalendar of the scheduled `gitlab-backup create`. */
       schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/, "expected a systemd calendar expression").default("*-*-* 02:00:00"),
       /** STRATEGY=copy avoids failed tars while data changes (runbook). */
@@ -240,18 +243,22 @@ export const gitlabSchema = z.strictObject({
       skip: z.array(z.enum(["db", "uploads", "builds", "artifacts", "lfs", "terraform_state", "registry", "pages", "repositories", "packages", "ci_secure_files", "tar"])).default([]),
       /** DIRECTORY= (a subdirectory of the backup path). */
       directory: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
-      /** rsync of the git data to the standby site (external-database mode without DRBD). */
+      /** Copy of the backup archives and config backups to another host (the standby site). */
       rsync: z
         .strictObject({
-          /** rsync destination, user@host:/path. */
+          /** rsync destination, user@host:/path (the directory must exist there). */
           target: z.string().regex(/^[a-z_][a-z0-9_-]*@[A-Za-z0-9.-]+:\/[A-Za-z0-9._/-]*$/, "expected user@host:/path"),
+          port: port.default(22),
+          /** The target's SSH host key ("ssh-ed25519 AAAA..."); no other key is accepted. */
+          hostKey: z.string().regex(/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/, "expected a public key line like 'ssh-ed25519 AAAA...'"),
           /** Private key on the GitLab node used for the transfer. */
           sshKeyFile: absolutePath,
-          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("hourly"),
+          /** After the daily backup; a copy waits while a backup is still being written. */
+          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("*-*-* 04:00:00"),
         })
         .optional(),
     })
-    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
+    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0600", configDirectory: "/var/backups/gitlab-ha/config", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
   /** More gitlab.rb lines, appended as given (checked by ruby in the tests). */
   extraConfig: z.array(text()).default([]),
   ports: z
