@@ -117,6 +117,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   gitlabVersionIssues(input, hosts, add);
   runnerIssues(input, hosts, add);
   portIssues(input, hosts, add);
+  backupIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
     add("firewall.adminNetworks", "expected at least one network: SSH (and Pulumi itself) is allowed only from these; set firewall.enabled: false to manage no firewall");
@@ -314,13 +315,44 @@ function portIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string,
   }
 }
 
+/** Where GitLab's backups are written, and what the copy to another host can take. */
+function backupIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const gitlab = obj(input.gitlab) ?? {};
+  const b = obj(gitlab.backup) ?? {};
+  const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir.replace(/\/+$/, "")}/`);
+  const archives = str(b.path);
+  // Only /etc/gitlab, /var/opt/gitlab and /var/log/gitlab of the container are host volumes.
+  if (archives !== undefined && !under(archives, "/var/opt/gitlab")) {
+    add("gitlab.backup.path", "expected a directory under /var/opt/gitlab, the container's data volume: elsewhere the archives stay inside the container and are lost with it");
+  }
+  const configDir = str(b.configDirectory) ?? "/var/backups/gitlab-ha/config";
+  const drbd = obj(input.drbd);
+  const onDrbd = hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd"));
+  const mountPoint = str(drbd?.mountPoint) ?? "/vdb";
+  if (onDrbd && !isEmpty(input.drbd) && under(configDir, mountPoint)) {
+    add("gitlab.backup.configDirectory", `${configDir} is on the DRBD volume (${mountPoint}): the /etc/gitlab archives must survive the volume, keep them on the node's own disk`);
+  }
+  // GitLab: not "in the same place as your application data backup" (omnibus doc/settings/backups.md).
+  const volumeRoot = str(gitlab.volumeRoot);
+  if (volumeRoot !== undefined && under(configDir, volumeRoot)) {
+    add("gitlab.backup.configDirectory", `${configDir} is inside gitlab.volumeRoot (${volumeRoot}): keep the /etc/gitlab archives apart from GitLab's data`);
+  }
+  if (obj(b.rsync) && arr(b.skip).includes("tar")) {
+    add("gitlab.backup.skip", "SKIP=tar makes no archive, so gitlab.backup.rsync would have nothing consistent to copy: remove 'tar'");
+  }
+}
+
 function labIssues(lab: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
   const net = obj(lab.network) ?? {};
   const subnet = str(net.subnet);
   const bind = str(lab.sshBindAddress) ?? "127.0.0.1";
+  // Every lab host's sshd is published on the one bind address: a port can be published once.
+  const published = new Map<number, number>();
   for (const { i, h } of hosts) {
     const ssh = obj(h.ssh) ?? {};
     if (typeof ssh.port !== "number") add(`hosts[${i}].ssh.port`, "expected the host's published SSH port: lab hosts are containers reached on sshBindAddress");
+    else if (published.has(ssh.port)) add(`hosts[${i}].ssh.port`, `port ${ssh.port} is already published for hosts[${published.get(ssh.port)}] on ${bind}: lab hosts need distinct SSH ports`);
+    else published.set(ssh.port, i);
     if (ssh.host !== undefined && ssh.host !== bind) add(`hosts[${i}].ssh.host`, `lab hosts are reached on lab.sshBindAddress (${bind}); leave ssh.host unset`);
     const address = str(h.address);
     if (subnet && address && isIP(address) === 4 && !inSubnet(address, subnet)) {

@@ -35,6 +35,14 @@ const blockDevice = z.string().regex(/^\/dev\/[A-Za-z0-9._/-]+$/, "expected a bl
 const size = z.string().regex(/^\d+[kKMG]?$/, "expected a size like 100M");
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, "expected a systemd service name like gitlab-runsvdir.service");
 const network = z.union([cidr, ipAddress]);
+/**
+ * Control characters (newline, CR, NUL, ESC, NEL, ...) end a line of the file or an argument of
+ * the command line a value lands in; every string of the config is refused with one (load.ts
+ * checks every key, and free-form strings carry this refinement themselves).
+ */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+export const NO_CONTROL_CHARS = "expected no control characters (newline, carriage return, tab, NUL, ...)";
+export const text = () => z.string().refine((s) => !CONTROL_CHARS.test(s), NO_CONTROL_CHARS);
 
 export const hostSchema = z.strictObject({
   /** Unique name; also the name of the host's resources. */
@@ -73,7 +81,7 @@ export const sshSchema = z.strictObject({
   user: unixUser.default("root"),
   port: port.default(22),
   /** Private key file on the machine running Pulumi (read at run time, kept secret). */
-  privateKeyFile: z.string().min(1).optional(),
+  privateKeyFile: text().min(1).optional(),
   /** Authenticate through the SSH agent at $SSH_AUTH_SOCK instead of a key. */
   agent: z.boolean().default(false),
   /** A jump host every connection goes through. */
@@ -85,7 +93,11 @@ export const sshSchema = z.strictObject({
   perDialTimeoutSeconds: z.number().int().min(1).max(300).default(15),
 });
 
-const settingValue = z.union([z.string(), z.number(), z.boolean()]);
+// postgresql.conf quotes a string with '...': a quote or backslash in it could end the value and
+// start another setting (PostgreSQL docs, "Parameter Interaction via the Configuration File").
+const settingValue = z
+  .union([text(), z.number(), z.boolean()])
+  .refine((v) => typeof v !== "string" || !/['\\]/.test(v), "expected no quote or backslash in a setting value");
 
 export const postgresSchema = z.strictObject({
   /** Major version, the same on primary and standbys. */
@@ -172,7 +184,7 @@ export const drbdSchema = z.strictObject({
    * Explicit, named acceptance of running two data nodes without quorum (the runbook's split
    * brain), e.g. "accepted by J. Doe, CHG-1234: third site not available yet".
    */
-  acknowledgeSplitBrainRisk: z.string().min(10, "expected who accepted the risk and why").optional(),
+  acknowledgeSplitBrainRisk: text().min(10, "expected who accepted the risk and why").optional(),
 });
 
 export const failoverSchema = z.strictObject({
@@ -239,9 +251,12 @@ export const gitlabSchema = z.strictObject({
     .strictObject({
       /** backup_path inside the container. */
       path: absolutePath.default("/var/opt/gitlab/backups"),
-      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. */
+      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. 0 keeps every archive. */
       keepTime: z.number().int().min(0).default(604800),
-      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0644").default("0644"),
+      /** GitLab's default 0600: archives hold the database (backup_gitlab.md, "Backup archive permissions"). */
+      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0600").default("0600"),
+      /** Host directory of the /etc/gitlab archives: off the DRBD volume and GitLab's volume root. */
+      configDirectory: absolutePath.default("/var/backups/gitlab-ha/config"),
       /** systemd OnCalendar of the scheduled `gitlab-backup create`. */
       schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/, "expected a systemd calendar expression").default("*-*-* 02:00:00"),
       /** STRATEGY=copy avoids failed tars while data changes (runbook). */
@@ -249,20 +264,24 @@ export const gitlabSchema = z.strictObject({
       skip: z.array(z.enum(["db", "uploads", "builds", "artifacts", "lfs", "terraform_state", "registry", "pages", "repositories", "packages", "ci_secure_files", "tar"])).default([]),
       /** DIRECTORY= (a subdirectory of the backup path). */
       directory: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
-      /** rsync of the git data to the standby site (external-database mode without DRBD). */
+      /** Copy of the backup archives and config backups to another host (the standby site). */
       rsync: z
         .strictObject({
-          /** rsync destination, user@host:/path. */
+          /** rsync destination, user@host:/path (the directory must exist there). */
           target: z.string().regex(/^[a-z_][a-z0-9_-]*@[A-Za-z0-9.-]+:\/[A-Za-z0-9._/-]*$/, "expected user@host:/path"),
+          port: port.default(22),
+          /** The target's SSH host key ("ssh-ed25519 AAAA..."); no other key is accepted. */
+          hostKey: z.string().regex(/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/, "expected a public key line like 'ssh-ed25519 AAAA...'"),
           /** Private key on the GitLab node used for the transfer. */
           sshKeyFile: absolutePath,
-          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("hourly"),
+          /** After the daily backup; a copy waits while a backup is still being written. */
+          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("*-*-* 04:00:00"),
         })
         .optional(),
     })
-    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
+    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0600", configDirectory: "/var/backups/gitlab-ha/config", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
   /** More gitlab.rb lines, appended as given (checked by ruby in the tests). */
-  extraConfig: z.array(z.string()).default([]),
+  extraConfig: z.array(text()).default([]),
   ports: z
     .strictObject({ http: port.default(80), https: port.default(443), ssh: port.default(2222) })
     .default({ http: 80, https: 443, ssh: 2222 }),
@@ -278,34 +297,34 @@ export const runnerSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
   executor: z.enum(["shell", "docker", "docker+machine", "docker-autoscaler", "kubernetes", "ssh", "custom", "virtualbox", "parallels", "instance"]),
   /** Legacy registration-token flow only: set on creation otherwise (GitLab 15.10+). */
-  description: z.string().optional(),
+  description: text().optional(),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
   limit: z.number().int().min(0).default(0),
   buildsDir: absolutePath.optional(),
   cacheDir: absolutePath.optional(),
   environment: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected NAME=value")).default([]),
   outputLimit: z.number().int().min(1).optional(),
-  preGetSourcesScript: z.string().optional(),
-  preBuildScript: z.string().optional(),
-  postBuildScript: z.string().optional(),
+  preGetSourcesScript: text().optional(),
+  preBuildScript: text().optional(),
+  postBuildScript: text().optional(),
   docker: z
     .strictObject({
-      image: z.string().min(1),
+      image: text().min(1),
       privileged: z.boolean().default(false),
-      volumes: z.array(z.string()).default([]),
+      volumes: z.array(text()).default([]),
       memory: z.string().regex(/^\d+[kmg]?$/).optional(),
       cpus: z.string().regex(/^\d+(\.\d+)?$/).optional(),
       pullPolicy: z.array(z.enum(["always", "if-not-present", "never"])).optional(),
-      allowedImages: z.array(z.string()).optional(),
+      allowedImages: z.array(text()).optional(),
     })
     .optional(),
   cache: z
     .strictObject({
       type: z.enum(["s3", "gcs", "azure"]),
-      path: z.string().optional(),
+      path: text().optional(),
       shared: z.boolean().default(false),
       /** Bucket settings as gitlab-runner names them (ServerAddress, BucketName, ...); credentials come from the environment or instance roles. */
-      settings: z.record(z.string().regex(/^[A-Z][A-Za-z]+$/, "expected a setting name like BucketName"), z.union([z.string(), z.boolean()])).default({}),
+      settings: z.record(z.string().regex(/^[A-Z][A-Za-z]+$/, "expected a setting name like BucketName"), z.union([text(), z.boolean()])).default({}),
     })
     .optional(),
 });
@@ -322,7 +341,7 @@ export const runnersSchema = z.strictObject({
   /** Metrics listener (changing it needs a runner restart). */
   listenAddress: z.string().regex(/^[^\s]*:\d+$/, "expected host:port").optional(),
   sessionServer: z
-    .strictObject({ listenAddress: z.string(), advertiseAddress: z.string(), sessionTimeout: z.number().int().min(1).default(1800) })
+    .strictObject({ listenAddress: text(), advertiseAddress: text(), sessionTimeout: z.number().int().min(1).default(1800) })
     .optional(),
   runners: z.array(runnerSchema).default([]),
 });

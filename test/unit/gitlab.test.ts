@@ -33,7 +33,7 @@ describe("GitLab Omnibus config", () => {
       {
         db_adapter: "postgresql", db_encoding: "unicode", db_host: "10.228.129.11", db_port: 5432, db_database: "gitlabhq_production",
         db_username: "gitlab", db_password: "from-the-file", gitlab_shell_ssh_port: 2222, backup_path: "/var/opt/gitlab/backups",
-        backup_keep_time: 604800, backup_archive_permissions: 0o644,
+        backup_keep_time: 604800, backup_archive_permissions: 0o600,
       },
     );
   });
