@@ -101,6 +101,10 @@ export function planRecovery(o: {
     if (there === "StandAlone" || back === "StandAlone") victims.push(v);
   }
   if (victims.length === 0) throw new RecoveryRefused(`no split brain to recover: no StandAlone connection between ${survivor} and its peers (${seen.join("; ")})`);
+  for (const v of victims) {
+    const role = byNode.get(v)!.role;
+    if (role !== "Primary" && role !== "Secondary") throw new RecoveryRefused(`DRBD resource is not up on the victim ${v} (role ${role}): bring it up (drbdadm up) before recovering`);
+  }
   return { victims };
 }
 

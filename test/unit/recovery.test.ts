@@ -161,6 +161,7 @@ describe("recovery decisions (pure)", () => {
     refuses({ ...base, reports: ok, survivor: WITNESS }, /'drbd-witness' is not a DRBD data node of this stack \(it holds no copy of the volume\)/);
     refuses({ ...base, reports: ok, survivor: "nosuch" }, /'nosuch' is not a DRBD data node/);
     refuses({ ...base, reports: [report(A, "unknown", {}), ok[1]!], survivor: A }, /not up on the survivor 10-228-130-58/);
+    refuses({ ...base, reports: [ok[0]!, report(B, "unknown", {})], survivor: A }, /not up on the victim 10-228-130-59/);
     refuses({ ...base, reports: [report(A, "Primary", { [B]: "Connected" }), report(B, "Secondary", { [A]: "Connected" })], survivor: A }, /no split brain to recover/);
     refuses({ ...base, reports: [report(A, "Primary", { [B]: "Connecting" }), report(B, "Primary", { [A]: "Connecting" })], survivor: A }, /no split brain to recover: .*sees 10-228-130-59 Connecting/);
   });
