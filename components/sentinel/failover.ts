@@ -1,6 +1,7 @@
 // Who starts GitLab on the DRBD data nodes (runbook sections 5 and 6): the git_sentinel unit,
-// or drbd-reactor's promoter. Either way GitLab's own unit is disabled at boot; with the
-// sentinel it is also ordered after it through a drop-in, never by editing the packaged unit.
+// or drbd-reactor's promoter. Either way GitLab's own unit is disabled at boot and a drop-in makes
+// it refuse to start where the volume is not mounted; with the sentinel another drop-in orders it
+// after the sentinel. Drop-ins, never edits of the packaged unit.
 import * as pulumi from "@pulumi/pulumi";
 import type { DrbdConfig, FailoverConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
