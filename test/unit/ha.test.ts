@@ -75,9 +75,9 @@ describe("failover and recovery", () => {
   });
 
   it("suggests the node with strictly the newest git data", () => {
-    const a = parseReport("node=a role=Primary gi=ABC newest_git=200");
-    const b = parseReport("node=b role=Secondary gi=DEF newest_git=100");
-    assert.deepEqual(a, { node: "a", role: "Primary", gi: "ABC", newestGit: 200 });
+    const a = parseReport("node=a role=Primary gi=ABC newest_git=200 mounted=yes failover=active gitlab=active peer:b=StandAlone");
+    const b = parseReport("node=b role=Secondary gi=DEF newest_git=100 mounted=no failover=active gitlab=inactive peer:a=Connecting");
+    assert.deepEqual(a, { node: "a", role: "Primary", gi: "ABC", newestGit: 200, mounted: true, failover: "active", gitlab: "active", peers: { b: "StandAlone" } });
     assert.equal(suggest([b, a]), "a");
     assert.equal(suggest([a, { ...b, newestGit: 200 }]), undefined, "a tie is the operator's call");
     assert.throws(() => parseReport("garbage"), /unexpected report line/);

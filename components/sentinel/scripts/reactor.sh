@@ -12,10 +12,14 @@ if ! installed; then
   esac
   changed "installed drbd-reactor"
 fi
-if [ "$(systemctl show -p NeedDaemonReload --value "$MOUNT_UNIT")" = yes ]; then
-  systemctl daemon-reload
-  changed "systemd reloaded units for $MOUNT_UNIT"
-fi
+# The mount unit and GitLab's drop-in (mount assertion, restarts) are written by an earlier step.
+for unit in "$MOUNT_UNIT" "$GITLAB_UNIT"; do
+  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+    systemctl daemon-reload
+    changed "systemd reloaded units for $unit"
+    break
+  fi
+done
 if ! systemctl is-enabled --quiet drbd-reactor; then
   systemctl enable --quiet drbd-reactor
   changed "enabled drbd-reactor"
