@@ -98,6 +98,7 @@ export = async () => {
       mine: config.runners.runners.filter((r) => r.host === host.name),
       ...(g.externalUrl ? { defaultUrl: g.externalUrl } : {}),
       ...(secrets.runnerTokens ? { tokens: secrets.runnerTokens } : {}),
+      ...(g.version ? { gitlabVersion: g.version } : {}),
       engine: dockerEngine(config, host.config),
     });
   }
