@@ -86,6 +86,7 @@ export = async () => {
       startedByFailover: onDrbd,
       containerName,
       volumeRoot,
+      engineIsLocal: lab !== undefined,
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
     new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });

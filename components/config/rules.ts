@@ -116,6 +116,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   drbdIssues(input, hosts, add);
   gitlabVersionIssues(input, hosts, add);
   runnerIssues(input, hosts, add);
+  gitlabContainerIssues(input, hosts, add);
   portIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
@@ -241,6 +242,18 @@ function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: strin
   const runnersCfg = obj(input.runners) ?? {};
   if (runners.length && runnersCfg.version === undefined && str(obj(input.gitlab)?.version) === undefined) {
     add("runners.version", "expected the gitlab-runner version, like 17.11.0 (it defaults to gitlab.version's major.minor, which is unset)");
+  }
+}
+
+/** The GitLab container's data location and HTTPS choice. */
+function gitlabContainerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const externalUrl = str(obj(input.gitlab)?.externalUrl);
+  // On a DRBD node the container's data must be on the volume (it is bind-mounted from there and
+  // must not exist where the volume is not mounted); lab engines keep it on the lab machine.
+  const volumeRoot = str(obj(input.gitlab)?.volumeRoot);
+  const mountPoint = str(obj(input.drbd)?.mountPoint) ?? "/vdb";
+  if (volumeRoot !== undefined && isEmpty(input.lab) && hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd")) && !volumeRoot.startsWith(`${mountPoint}/`)) {
+    add("gitlab.volumeRoot", `GitLab nodes with role drbd keep GitLab's data on the volume: expected a path under drbd.mountPoint (${mountPoint}/)`);
   }
   const tls = obj(obj(input.gitlab)?.tls) ?? {};
   if (tls.letsEncrypt === true && externalUrl !== undefined && !externalUrl.startsWith("https:")) {

@@ -41,7 +41,7 @@ const network = z.union([cidr, ipAddress]);
  */
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
-  .refine((u) => { const x = new URL(u); return x.username === "" && x.password === ""; }, "expected a URL without credentials (user:password@): keep secrets out of URLs");
+  .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), "expected a URL without credentials (user:password@): keep secrets out of URLs");
 
 export const hostSchema = z.strictObject({
   /** Unique name; also the name of the host's resources. */
