@@ -97,11 +97,12 @@ for f in "$TOKEN_DIR"/*; do
         --data-binary "@$work/body" -o /dev/null -w '%{http_code}' "$url/api/v4/runners/managers") ||
         die "runner $n: unregistering its manager $sid at $url failed"
       case "$code" in
-        204 | 404) ;;
+        204) what="unregistered" ;;
+        404) what="was not known" ;;
         *) die "runner $n: unregistering its manager $sid at $url answered HTTP $code" ;;
       esac
       rm -f "$f" "$TOKEN_DIR/$n.url"
-      changed "runner $n: runner manager $sid unregistered at $url (the runner stays in GitLab)"
+      changed "runner $n: runner manager $sid $what at $url (the runner stays in GitLab)"
       ;;
     *)
       api DELETE "$url" -F "token=<$f" >/dev/null || die "runner $n: unregistering at $url failed"
