@@ -86,6 +86,7 @@ export = async () => {
       startedByFailover: onDrbd,
       containerName,
       volumeRoot,
+      engineIsLocal: lab !== undefined,
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
     new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });
@@ -98,6 +99,7 @@ export = async () => {
       mine: config.runners.runners.filter((r) => r.host === host.name),
       ...(g.externalUrl ? { defaultUrl: g.externalUrl } : {}),
       ...(secrets.runnerTokens ? { tokens: secrets.runnerTokens } : {}),
+      ...(g.version ? { gitlabVersion: g.version } : {}),
       engine: dockerEngine(config, host.config),
     });
   }

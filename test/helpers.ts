@@ -45,6 +45,8 @@ export function rubySettings(config: string, files: Record<string, string> = {})
     def external_url(u) = (S["external_url"] = u)
     def postgresql = S["postgresql"]
     def gitlab_rails = S["gitlab_rails"]
+    def letsencrypt = S["letsencrypt"]
+    def nginx = S["nginx"]
     eval(STDIN.read)
     puts JSON.generate(S)`;
   return JSON.parse(execFileSync("ruby", ["-e", program], { input: config, encoding: "utf8" })) as Record<string, unknown>;

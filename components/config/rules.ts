@@ -116,6 +116,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
   drbdIssues(input, hosts, add);
   gitlabVersionIssues(input, hosts, add);
   runnerIssues(input, hosts, add);
+  gitlabContainerIssues(input, hosts, add);
   portIssues(input, hosts, add);
   backupIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
@@ -253,6 +254,26 @@ function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: strin
     }
     if (r.url === undefined && externalUrl === undefined) add(`runners.runners[${i}].url`, "expected the GitLab URL (or set gitlab.externalUrl)");
   });
+  const runnersCfg = obj(input.runners) ?? {};
+  if (runners.length && runnersCfg.version === undefined && str(obj(input.gitlab)?.version) === undefined) {
+    add("runners.version", "expected the gitlab-runner version, like 17.11.0 (it defaults to gitlab.version's major.minor, which is unset)");
+  }
+}
+
+/** The GitLab container's data location and HTTPS choice. */
+function gitlabContainerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const externalUrl = str(obj(input.gitlab)?.externalUrl);
+  // On a DRBD node the container's data must be on the volume (it is bind-mounted from there and
+  // must not exist where the volume is not mounted); lab engines keep it on the lab machine.
+  const volumeRoot = str(obj(input.gitlab)?.volumeRoot);
+  const mountPoint = str(obj(input.drbd)?.mountPoint) ?? "/vdb";
+  if (volumeRoot !== undefined && isEmpty(input.lab) && hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd")) && !volumeRoot.startsWith(`${mountPoint}/`)) {
+    add("gitlab.volumeRoot", `GitLab nodes with role drbd keep GitLab's data on the volume: expected a path under drbd.mountPoint (${mountPoint}/)`);
+  }
+  const tls = obj(obj(input.gitlab)?.tls) ?? {};
+  if (tls.letsEncrypt === true && externalUrl !== undefined && !externalUrl.startsWith("https:")) {
+    add("gitlab.tls.letsEncrypt", "Let's Encrypt needs an https:// gitlab.externalUrl");
+  }
 }
 
 /**
@@ -277,9 +298,33 @@ export function runnerTokenIssues(input: Raw, tokensJson: string | undefined): C
     const kinds = t ? ["token", "registrationToken"].filter((k) => typeof t[k] === "string" && (t[k] as string).length > 0) : [];
     if (kinds.length !== 1) issues.push({ path: `runnerTokens.${n}`, message: kinds.length ? "expected one of token and registrationToken, not both" : `runner '${n}' has neither token nor registrationToken` });
     else if (kinds[0] === "token" && !String(t!.token).startsWith("glrt-")) issues.push({ path: `runnerTokens.${n}.token`, message: "expected a runner authentication token (glrt-...); use registrationToken for the legacy flow" });
+    else if (kinds[0] === "registrationToken" && registrationTokensOff(input, n)) {
+      issues.push({
+        path: `runnerTokens.${n}.registrationToken`,
+        message: `GitLab ${str(obj(input.gitlab)?.version)} has runner registration tokens disabled by default (since 17.0): create the runner in GitLab and use its token (glrt-...), or set runners.allowRunnerRegistrationToken: true once the instance has re-enabled them`,
+      });
+    }
+    // Tokens land in config.toml and in request bodies: plain characters only.
+    for (const k of kinds) if (!/^[A-Za-z0-9._-]+$/.test(String(t![k]))) issues.push({ path: `runnerTokens.${n}.${k}`, message: "expected a token of letters, digits, '.', '_' and '-'" });
   }
   for (const k of Object.keys(tokens)) if (!names.includes(k)) issues.push({ path: `runnerTokens.${k}`, message: `no runner named '${k}' in runners.runners` });
   return issues;
+}
+
+/**
+ * GitLab 17.0 turned registration tokens off by default (gitlab-org/gitlab!150648,
+ * allow_runner_registration_token): true for a runner of this stack's GitLab (its URL unset or the
+ * external_url's origin) at 17.0 or later, unless runners.allowRunnerRegistrationToken says the
+ * instance re-enabled them.
+ */
+function registrationTokensOff(input: Raw, runner: string): boolean {
+  const gitlab = obj(input.gitlab) ?? {};
+  const version = str(gitlab.version);
+  if (version === undefined || !VERSION_PATTERN.test(version) || parseVersion(version)[0] < 17) return false;
+  if (obj(input.runners)?.allowRunnerRegistrationToken === true) return false;
+  const r = arr(obj(input.runners)?.runners).map(obj).find((x) => x?.name === runner) ?? {};
+  const origin = (u: unknown) => { try { return new URL(String(u)).origin; } catch { return undefined; } };
+  return r.url === undefined || origin(r.url) === origin(gitlab.externalUrl);
 }
 
 /** Every port a host serves, by the key that asks for it; two keys may not claim one port. */

@@ -43,6 +43,13 @@ const network = z.union([cidr, ipAddress]);
 export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export const NO_CONTROL_CHARS = "expected no control characters (newline, carriage return, tab, NUL, ...)";
 export const text = () => z.string().refine((s) => !CONTROL_CHARS.test(s), NO_CONTROL_CHARS);
+/**
+ * An http(s) URL without credentials: a URL key lands in files (gitlab.rb, config.toml) and
+ * command lines, where a user:password@ would be a plain-text secret.
+ */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), "expected a URL without credentials (user:password@): keep secrets out of URLs");
 
 export const hostSchema = z.strictObject({
   /** Unique name; also the name of the host's resources. */
@@ -243,7 +250,23 @@ export const gitlabSchema = z.strictObject({
   /** Image repository; the tag is `<version>-<edition>.0`. Lab stacks name a stand-in here. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/, "expected a Docker image repository").optional(),
   /** external_url of gitlab.rb. */
-  externalUrl: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  externalUrl: httpUrl.optional(),
+  /**
+   * HTTPS for an https externalUrl. Omnibus turns Let's Encrypt on by itself when no certificate
+   * file exists (omnibus-gitlab letsencrypt.rb `should_auto_enable?`, !2353), which fails the
+   * first boot of a host the Internet cannot reach: here it is off unless asked, and nginx reads
+   * the certificate and key named here (paths inside the container; Omnibus defaults
+   * /etc/gitlab/ssl/<host>.crt and .key).
+   */
+  tls: z
+    .strictObject({
+      letsEncrypt: z.boolean().default(false),
+      /** letsencrypt['contact_emails'] (letsEncrypt: true only). */
+      contactEmails: z.array(z.email({ error: "expected an e-mail address" })).default([]),
+      certificate: absolutePath.optional(),
+      key: absolutePath.optional(),
+    })
+    .default({ letsEncrypt: false, contactEmails: [] }),
   /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
   volumeRoot: absolutePath.optional(),
   shmSize: z.number().int().min(64).max(65536).default(256),
@@ -294,10 +317,15 @@ export const runnerSchema = z.strictObject({
   /** Host (role runner) that runs it. */
   host: hostName,
   /** GitLab URL; gitlab.externalUrl when unset. */
-  url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  url: httpUrl.optional(),
   executor: z.enum(["shell", "docker", "docker+machine", "docker-autoscaler", "kubernetes", "ssh", "custom", "virtualbox", "parallels", "instance"]),
   /** Legacy registration-token flow only: set on creation otherwise (GitLab 15.10+). */
-  description: text().optional(),
+  description: z
+    .string()
+    // It is a form field of POST /api/v4/runners: a leading @ or < would make `curl -F` upload a
+    // file (curl's man page, -F); the script sends it with --form-string, and it is refused here too.
+    .regex(/^[^@<\x00-\x1f\x7f][^\x00-\x1f\x7f]*$/, "expected one line of text not starting with '@' or '<'")
+    .optional(),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
   limit: z.number().int().min(0).default(0),
   buildsDir: absolutePath.optional(),
@@ -330,8 +358,18 @@ export const runnerSchema = z.strictObject({
 });
 
 export const runnersSchema = z.strictObject({
-  /** gitlab-runner image version (the container runs gitlab/gitlab-runner:v<version>). */
-  version: z.string().regex(VERSION_PATTERN, "expected a version like 17.11.0").default("17.11.0"),
+  /**
+   * gitlab-runner image version (the container runs gitlab/gitlab-runner:v<version>); when unset,
+   * gitlab.version's major.minor with patch 0 (runner and GitLab are released and kept in step by
+   * major.minor: gitlab-runner docs "GitLab Runner versions").
+   */
+  version: z.string().regex(VERSION_PATTERN, "expected a version like 17.11.0").optional(),
+  /**
+   * Acknowledges that the GitLab instance re-enabled runner registration tokens (Admin area,
+   * `allow_runner_registration_token`): GitLab 17.0 turned them off by default
+   * (gitlab-org/gitlab!150648), so a registrationToken is refused for gitlab.version >= 17.0 without it.
+   */
+  allowRunnerRegistrationToken: z.boolean().default(false),
   /** Image repository; lab stacks name a stand-in. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/).default("gitlab/gitlab-runner"),
   concurrent: z.number().int().min(1).default(4),

@@ -10,6 +10,8 @@ export interface OmnibusInput {
   /** Port users reach Git over SSH on (the container's 22 is published there). */
   readonly sshPort: number;
   readonly backup: { readonly path: string; readonly keepTime: number; readonly archivePermissions: string };
+  /** HTTPS of an https external_url: Let's Encrypt only when asked, else these certificate files. */
+  readonly tls?: { readonly letsEncrypt: boolean; readonly contactEmails: readonly string[]; readonly certificate?: string; readonly key?: string };
   /** Appended as given (escape hatch). */
   readonly extra: readonly string[];
 }
@@ -33,7 +35,29 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     `gitlab_rails['backup_path'] = ${rubyString(o.backup.path)}`,
     `gitlab_rails['backup_keep_time'] = ${o.backup.keepTime}`,
     `gitlab_rails['backup_archive_permissions'] = ${o.backup.archivePermissions}`,
+    ...tlsLines(o),
     ...o.extra,
     "",
   ].join("\n");
+}
+
+/**
+ * Let's Encrypt is an explicit choice: with `letsencrypt['enable']` left nil, Omnibus enables it by
+ * itself for an https external_url whose certificate files are missing (omnibus-gitlab
+ * files/gitlab-cookbooks/letsencrypt/libraries/letsencrypt.rb, `should_auto_enable?`; !2353), and
+ * an internal host then fails its first reconfigure. Off, nginx serves the named files.
+ */
+function tlsLines(o: OmnibusInput): string[] {
+  const tls = o.tls ?? { letsEncrypt: false, contactEmails: [] };
+  if (tls.letsEncrypt) {
+    return ["letsencrypt['enable'] = true", ...(tls.contactEmails.length ? [`letsencrypt['contact_emails'] = [${tls.contactEmails.map(rubyString).join(", ")}]`] : [])];
+  }
+  const url = new URL(o.externalUrl);
+  if (url.protocol !== "https:") return ["letsencrypt['enable'] = false"];
+  // Omnibus's own default paths (gitlab.rb.template: /etc/gitlab/ssl/#{host}.crt and .key).
+  return [
+    "letsencrypt['enable'] = false",
+    `nginx['ssl_certificate'] = ${rubyString(tls.certificate ?? `/etc/gitlab/ssl/${url.hostname}.crt`)}`,
+    `nginx['ssl_certificate_key'] = ${rubyString(tls.key ?? `/etc/gitlab/ssl/${url.hostname}.key`)}`,
+  ];
 }

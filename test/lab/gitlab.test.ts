@@ -45,6 +45,13 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
     assert.equal((await run("docker", ["inspect", container, "--format", "{{json .Config.Env}}"])).stdout.includes(passwordFile.content), false, "no password in the environment");
   });
 
+  it("bind-mounts GitLab's directories with type bind (Docker refuses a missing source)", async () => {
+    const mounts = JSON.parse((await runOk("docker", ["inspect", container, "--format", "{{json .HostConfig.Mounts}}"])).stdout) as { Type: string; Source: string; Target: string }[];
+    const root = String((CONFIG.gitlab as { volumeRoot: string }).volumeRoot);
+    assert.deepEqual(mounts.map((m) => [m.Type, m.Source, m.Target]), ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"].map((d) => ["bind", `${root}${d}`, d]));
+    assert.equal((await runOk("docker", ["inspect", container, "--format", "{{json .HostConfig.Binds}}"])).stdout.trim(), "null", "no -v binds");
+  });
+
   it("passes the database contract from the GitLab host with exactly the rendered settings", async () => {
     const db = settings.gitlab_rails!;
     assert.deepEqual(settings.postgresql, { enable: false });

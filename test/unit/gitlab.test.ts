@@ -61,10 +61,10 @@ describe("GitLab containers", () => {
     assert.equal(c.values.restart, "no");
     assert.equal(c.values.shmSize, 256);
     assert.equal(c.options.deleteBeforeReplace, true);
-    assert.deepEqual(c.values.volumes, [
-      { hostPath: "/vdb/gitlab/etc/gitlab", containerPath: "/etc/gitlab" },
-      { hostPath: "/vdb/gitlab/var/opt/gitlab", containerPath: "/var/opt/gitlab" },
-      { hostPath: "/vdb/gitlab/var/log/gitlab", containerPath: "/var/log/gitlab" },
+    assert.deepEqual(c.values.mounts, [
+      { type: "bind", source: "/vdb/gitlab/etc/gitlab", target: "/etc/gitlab" },
+      { type: "bind", source: "/vdb/gitlab/var/opt/gitlab", target: "/var/opt/gitlab" },
+      { type: "bind", source: "/vdb/gitlab/var/log/gitlab", target: "/var/log/gitlab" },
     ]);
     assert.deepEqual(c.values.ports, [{ internal: 80, external: 80 }, { internal: 443, external: 443 }, { internal: 22, external: 2222 }]);
     assert.deepEqual((c.display.uploads as Record<string, unknown>[])[0], { file: "/etc/gitlab-ha/db_password", content: SECRET, permissions: "0600" });
