@@ -135,6 +135,10 @@ export class GitlabNode extends pulumi.ComponentResource {
         shmSize: g.shmSize,
         restart: args.startedByFailover ? "no" : "always",
         start: !args.startedByFailover,
+        // A container created stopped must say so: the provider deletes a container it reads back
+        // not running while must_run is true (the default), failing the create (kreuzwerker
+        // resource_docker_container_funcs.go resourceDockerContainerRead).
+        mustRun: !args.startedByFailover,
         healthcheck: { tests: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: "60s", timeout: "30s", retries: 5, startPeriod: "600s" },
         // Type bind through Docker's Mounts API (kreuzwerker resource_docker_container_funcs.go maps
         // `mounts` to mount.Mount): a missing source is an error, where `volumes` (-v) would create

@@ -33,7 +33,7 @@ export async function ensureNetwork(values: Values, engine: string): Promise<boo
 const CONTAINER_INPUTS = [
   "name", "hostname", "image", "command", "capabilities", "securityOpts", "tmpfs", "volumes",
   "networksAdvanced", "ports", "uploads", "restart", "labels", "envs", "shmSize", "healthcheck", "start",
-  "mounts", "destroyGraceSeconds",
+  "mounts", "destroyGraceSeconds", "mustRun",
 ] as const;
 
 /** Creates the container unless one with the same inputs runs; replaces it otherwise. */
@@ -107,6 +107,16 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
     }
   }
   if (values.start !== false) await runOk("docker", ["start", name], { env });
+  // The provider reads the container back after creating it and, when it is not running while
+  // must_run (default true) is set, deletes it and fails (kreuzwerker
+  // resource_docker_container_funcs.go resourceDockerContainerRead): so does the executor.
+  if (values.mustRun !== false) {
+    const state = await run("docker", ["inspect", name, "--format", "{{.State.Running}}"], { env });
+    if (state.stdout.trim() !== "true") {
+      await run("docker", ["rm", "-f", name], { env });
+      throw new Error(`docker.Container ${name}: container failed to be in running state (set mustRun: false for a container created stopped)`);
+    }
+  }
   return true;
 }
 

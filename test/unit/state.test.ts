@@ -35,4 +35,11 @@ describe("state written by the engine", () => {
       assert.ok(!JSON.stringify(f.display).includes("privateKey"), `${f.name} keeps a connection in its inputs`);
     }
   });
+
+  it("creates a container that is started later with mustRun false, or the provider deletes it on read", () => {
+    const containers = e.resources.filter((r) => r.type === "docker:index/container:Container");
+    const stopped = containers.filter((c) => c.values.start === false);
+    assert.ok(stopped.length >= 2, "the lab's GitLab nodes are DRBD nodes: their containers are created stopped");
+    for (const c of containers) assert.equal(c.values.mustRun ?? true, c.values.start !== false, c.name);
+  });
 });
