@@ -2,7 +2,7 @@
 // anything is created. They read the raw input defensively, as rules.ts does.
 import { VERSION_PATTERN } from "../gitlab/upgrade";
 import { pgDumpFor } from "./gitlab-pg-clients";
-import { GitlabLoad, requiredConnections } from "./sizing";
+import { activeNodes, GitlabLoad, requiredConnections } from "./sizing";
 
 type Raw = Record<string, unknown>;
 const obj = (v: unknown): Raw => (v && typeof v === "object" && !Array.isArray(v) ? (v as Raw) : {});
@@ -15,7 +15,7 @@ export function gitlabLoadOf(input: Raw): GitlabLoad {
   return {
     nodes: hosts
       .filter((h) => Array.isArray(h.roles) && h.roles.includes("gitlab"))
-      .map((h) => ({ name: String(h.name), cpus: num(h.cpus), memoryMiB: num(h.memoryMiB) })),
+      .map((h) => ({ name: String(h.name), drbd: (h.roles as unknown[]).includes("drbd"), cpus: num(h.cpus), memoryMiB: num(h.memoryMiB) })),
     puma: { workerProcesses: num(obj(gitlab.puma).workerProcesses), maxThreads: num(obj(gitlab.puma).maxThreads) ?? 4 },
     sidekiq: { concurrency: num(obj(gitlab.sidekiq).concurrency) ?? 20 },
   };
@@ -44,7 +44,7 @@ export function postgresForGitlabIssues(input: Raw, add: (path: string, message:
     if (given < need) {
       add(
         "postgres.settings.max_connections",
-        `${given} is below the ${need} GitLab needs here: ${load.nodes.length} GitLab node(s), two connection sets (main and ci) since GitLab 16.0, Puma and Sidekiq pools with their headroom (GitLab docs, administration/postgresql/tune), at least 400`,
+        `${given} is below the ${need} GitLab needs here: ${activeNodes(load).length} GitLab node(s) at a time, two connection sets (main and ci) since GitLab 16.0, Puma and Sidekiq pools with their headroom (GitLab docs, administration/postgresql/tune), at least 400`,
       );
     }
   }

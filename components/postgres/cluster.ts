@@ -46,7 +46,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
       postgresConf: renderPostgresConf(
         pg,
         gitlabSettings(
-          { nodes: args.gitlabHosts.map((h) => h.config), puma: args.gitlab.puma, sidekiq: args.gitlab.sidekiq },
+          { nodes: args.gitlabHosts.map((h) => ({ ...h.config, drbd: h.config.roles.includes("drbd") })), puma: args.gitlab.puma, sidekiq: args.gitlab.sidekiq },
           dbHosts.map((h) => h.config.memoryMiB),
         ),
       ),

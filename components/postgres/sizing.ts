@@ -18,6 +18,8 @@ export const MIN_MAX_CONNECTIONS = 400;
 
 export interface GitlabNodeSize {
   readonly name: string;
+  /** A DRBD node: GitLab runs on one of them at a time, where the volume is primary. */
+  readonly drbd?: boolean | undefined;
   readonly cpus?: number | undefined;
   readonly memoryMiB?: number | undefined;
 }
@@ -46,9 +48,16 @@ export function nodeConnections(node: GitlabNodeSize, load: GitlabLoad): number 
   return pumaWorkers(node, load.puma) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
 }
 
-/** max_connections the topology needs: two sets per node, the admin reserve, at least 400. */
+/** Nodes that run GitLab at the same time: every plain node, and the largest DRBD node. */
+export function activeNodes(load: GitlabLoad): GitlabNodeSize[] {
+  const plain = load.nodes.filter((n) => !n.drbd);
+  const drbd = load.nodes.filter((n) => n.drbd).sort((a, b) => nodeConnections(b, load) - nodeConnections(a, load));
+  return [...plain, ...drbd.slice(0, 1)];
+}
+
+/** max_connections the topology needs: two sets per active node, the admin reserve, at least 400. */
 export function requiredConnections(load: GitlabLoad): number {
-  const gitlab = 2 * load.nodes.reduce((n, node) => n + nodeConnections(node, load), 0);
+  const gitlab = 2 * activeNodes(load).reduce((n, node) => n + nodeConnections(node, load), 0);
   return Math.max(MIN_MAX_CONNECTIONS, gitlab + ADMIN_CONNECTIONS);
 }
 

@@ -12,6 +12,7 @@ import { crossKeyIssues } from "../../components/config/rules";
 import { renderScript } from "../../components/host/script";
 import { run } from "../../components/offline/run";
 import { bundledPostgresFor } from "../../components/postgres/gitlab-pg-clients";
+import { requiredConnections } from "../../components/postgres/sizing";
 import { readStackFile } from "../../components/offline/stack-file";
 import { byName, evaluateStack, ROOT, rubySettings } from "../helpers";
 
@@ -47,8 +48,9 @@ describe("PostgreSQL sized for GitLab", () => {
     const primary = confOf(e, "pgsql");
     assert.equal(confOf(e, "pgsq2"), primary, "the standby's file equals the primary's");
     const s = settingsOf(primary);
-    // Two GitLab nodes of unknown size: 8 Puma workers each (the tune doc's example node).
-    assert.equal(s.get("max_connections"), String(Math.max(400, need([8, 8]))));
+    // Two DRBD GitLab nodes (one runs at a time) of unknown size: 8 Puma workers (the tune doc's example node).
+    assert.equal(need([8]), 306);
+    assert.equal(s.get("max_connections"), "400", "tune.md's minimum");
     assert.equal(s.get("shared_buffers"), "'2048MB'");
     assert.equal(s.get("work_mem"), "'16MB'");
     assert.equal(s.get("maintenance_work_mem"), "'64MB'");
@@ -65,14 +67,18 @@ describe("PostgreSQL sized for GitLab", () => {
       h.name === "gitlab" ? { ...h, cpus: 16, memoryMiB: 32768 } : h.name === "gitlab2" ? { ...h, cpus: 4, memoryMiB: 4096 } : h.name === "pgsql" ? { ...h, memoryMiB: 65536 } : h.name === "pgsq2" ? { ...h, memoryMiB: 32768 } : h,
     );
     const s = settingsOf(confOf(await evaluateStack("lab", { overrides: { hosts } }), "pgsql"));
-    // gitlab: min(16 CPUs, (32768 - 1536) / 1024 = 30) = 16 workers; gitlab2: max(2, min(4, 2)) = 2.
-    assert.equal(s.get("max_connections"), String(need([16, 2])));
+    // gitlab: min(16 CPUs, (32768 - 1536) / 1024 = 30) = 16 workers; gitlab2: max(2, min(4, 2)) = 2;
+    // DRBD nodes run GitLab one at a time: the larger counts.
+    assert.equal(s.get("max_connections"), String(need([16])));
     assert.equal(s.get("shared_buffers"), "'8192MB'", "a quarter of the smaller database host");
     assert.equal(s.get("maintenance_work_mem"), "'1024MB'");
 
     const gitlab = { ...cfg.gitlab, puma: { workerProcesses: 24, maxThreads: 6 }, sidekiq: { concurrency: 40 } };
     const t = settingsOf(confOf(await evaluateStack("lab", { overrides: { hosts, gitlab } }), "pgsql"));
-    assert.equal(t.get("max_connections"), String(2 * 2 * (24 * (6 + 10) + (40 + 1 + 10)) + 20));
+    assert.equal(t.get("max_connections"), String(2 * (24 * (6 + 10) + (40 + 1 + 10)) + 20));
+    // Without DRBD both nodes serve at once.
+    const plain = [{ name: "a", cpus: 16, memoryMiB: 32768 }, { name: "b", cpus: 4, memoryMiB: 4096 }];
+    assert.equal(requiredConnections({ nodes: plain, puma: { maxThreads: 4 }, sidekiq: { concurrency: 20 } }), need([16, 2]));
   });
 
   it("lets postgres.settings override a managed default, once, and refuses max_connections below GitLab's need", async () => {
@@ -88,7 +94,7 @@ describe("PostgreSQL sized for GitLab", () => {
     const issues = crossKeyIssues(input, new Set());
     const mine = issues.find((i) => i.path === "postgres.settings.max_connections");
     assert.ok(mine, JSON.stringify(issues));
-    assert.match(mine.message, new RegExp(`^200 is below the ${need([8, 8])} GitLab needs here: 2 GitLab node\\(s\\), two connection sets`));
+    assert.match(mine.message, /^200 is below the 400 GitLab needs here: 1 GitLab node\(s\) at a time, two connection sets/);
     assert.deepEqual(crossKeyIssues({ ...input, postgres: { ...pg, settings: { wal_log_hints: false } } }, new Set()).map((i) => i.path), ["postgres.settings.wal_log_hints"]);
   });
 
