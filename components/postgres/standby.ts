@@ -71,6 +71,11 @@ export class PostgresStandby extends pulumi.ComponentResource {
       // Destroys nothing it did not create, but must never run twice at once for one host.
       { parent: this, dependsOn: [pgpass, args.primaryReady], deleteBeforeReplace: true },
     );
+    // The standby's files and service wait for the primary's steps (basebackup depends on
+    // primaryReady), so a changed max_connections & co. restarts the primary first and this
+    // standby right after with the same values: a lowered value never reaches the standby before
+    // the primary; a raised one pauses replay (PostgreSQL 14+) or stops the standby (older) until
+    // this service step restarts or starts it with the new value (PostgreSQL docs, hot-standby-admin).
     const service = configureAndRun(name, args, basebackup, this);
     // Done only once the standby streams from the primary; runs again whenever the configuration
     // or the rebuild token changes (a rebuild restarts the server without the service step).
