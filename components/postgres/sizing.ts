@@ -90,7 +90,8 @@ export function gitlabSettings(load: GitlabLoad, dbMemoryMiB: readonly (number |
     // The Linux package's default (gitlab.rb.template), above tune.md's 8 MB minimum.
     ["work_mem", "16MB"],
     ["maintenance_work_mem", `${maintenance}MB`],
-    // tune.md: one minute matches Puma's rack timeout. pg_dump and GitLab's migrations lift it themselves.
+    // tune.md: one minute matches Puma's rack timeout; also the Linux package's own default
+    // (gitlab.rb.template). pg_dump sets its session's to 0 (src/bin/pg_dump/pg_dump.c).
     ["statement_timeout", 60000],
     // gitlab.rb.template defaults for the bundled server; explicit so that every host agrees.
     ["max_locks_per_transaction", 128],
