@@ -55,6 +55,7 @@ export = async () => {
         primary,
         standbys: withRole("postgres-standby"),
         gitlabHosts: withRole("gitlab"),
+        gitlab: config.gitlab,
         ...(secrets.postgresReplicationPassword ? { replicationPassword: secrets.postgresReplicationPassword } : {}),
         ...(secrets.postgresGitlabPassword ? { gitlabPassword: secrets.postgresGitlabPassword } : {}),
       })

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { OS_IDS, OsId, PLATFORMS } from "./platforms";
 import { extensionsFor, minPostgresFor, parseVersion, upgradePath, VERSION_PATTERN } from "../gitlab/upgrade";
+import { postgresForGitlabIssues } from "../postgres/checks";
 
 export interface ConfigIssue {
   /** Key path as `pulumi config set --path` spells it, e.g. `hosts[1].address`. */
@@ -25,6 +26,7 @@ const MANAGED_PG_SETTINGS: Record<string, string> = {
   max_replication_slots: "postgres.maxReplicationSlots",
   max_slot_wal_keep_size: "postgres.maxSlotWalKeepSize",
   password_encryption: "(always scram-sha-256)",
+  wal_log_hints: "(always on: prepared for pg_rewind)",
   data_directory: "postgres.dataDirectory",
   hba_file: "(managed pg_hba.conf)",
   primary_conninfo: "(written by pg_basebackup -R)",
@@ -113,6 +115,7 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
       : `expected one SSH credential, got ${ways.join(" and ")}`);
   }
 
+  postgresForGitlabIssues(input, add);
   drbdIssues(input, hosts, add);
   gitlabVersionIssues(input, hosts, add);
   runnerIssues(input, hosts, add);

@@ -74,6 +74,9 @@ export const hostSchema = z.strictObject({
    * gateway when its services run in NATed containers (the runbook's 172.17.0.1 problem).
    */
   sourceAddresses: z.array(ipAddress).default([]),
+  /** CPUs and memory of the host, where known: PostgreSQL's sizing and GitLab's Puma workers derive from them. */
+  cpus: z.number().int("expected a whole number of CPUs").min(1).max(1024).optional(),
+  memoryMiB: z.number().int("expected memory in MiB, like 16384").min(512, "expected memory in MiB, like 16384").optional(),
   /** This host's place in the DRBD resource (roles drbd and drbd-tiebreaker). */
   drbd: z
     .strictObject({
@@ -125,8 +128,13 @@ export const postgresSchema = z.strictObject({
   extensions: z.array(sqlIdentifier).default(["pg_trgm", "btree_gist", "plpgsql"]),
   maxWalSenders: z.number().int().min(2).max(1000).default(10),
   maxReplicationSlots: z.number().int().min(1).max(1000).default(10),
-  /** Cap on WAL kept for a lagging slot (`-1`: unlimited, PostgreSQL's default). */
-  maxSlotWalKeepSize: z.string().regex(/^(-1|\d+(kB|MB|GB|TB))$/, "expected -1 or a size like 64GB").default("-1"),
+  /**
+   * Cap on WAL kept for a lagging slot: beyond it the primary invalidates the slot (wal_status
+   * 'lost') instead of filling its disk, and that standby must be rebuilt. `-1`: unlimited.
+   */
+  maxSlotWalKeepSize: z.string().regex(/^(-1|\d+(kB|MB|GB|TB))$/, "expected -1 or a size like 64GB").default("16GB"),
+  /** How long a standby's converge waits for pg_stat_wal_receiver to show it streaming. */
+  streamingTimeoutSeconds: z.number().int().min(1).max(3600).default(120),
   /** Further postgresql.conf settings, written as given. */
   settings: z.record(z.string().regex(/^[a-z_][a-z0-9_.]*$/, "expected a setting name"), settingValue).default({}),
   basebackup: z
@@ -270,6 +278,15 @@ export const gitlabSchema = z.strictObject({
   /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
   volumeRoot: absolutePath.optional(),
   shmSize: z.number().int().min(64).max(65536).default(256),
+  /** Puma and Sidekiq sizes (GitLab's defaults); the database's max_connections derives from them. */
+  puma: z
+    .strictObject({
+      /** puma['worker_processes']; unset: GitLab's own default from the node's CPUs and memory (hosts[].cpus, memoryMiB). */
+      workerProcesses: z.number().int().min(0).max(256).optional(),
+      maxThreads: z.number().int().min(1).max(64).default(4),
+    })
+    .default({ maxThreads: 4 }),
+  sidekiq: z.strictObject({ concurrency: z.number().int().min(1).max(512).default(20) }).default({ concurrency: 20 }),
   backup: z
     .strictObject({
       /** backup_path inside the container. */

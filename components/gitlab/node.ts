@@ -71,7 +71,7 @@ export class GitlabNode extends pulumi.ComponentResource {
     const primary = args.stack.hosts.find((h) => h.roles.includes("postgres-primary"))!;
     const omnibus = renderOmnibusConfig({
       externalUrl: g.externalUrl!,
-      db: { host: primary.address, port: pg.port, database: pg.database, username: pg.gitlabUser },
+      db: { host: primary.address, port: pg.port, database: pg.database, username: pg.gitlabUser, version: pg.version },
       dbPasswordFile: DB_PASSWORD_FILE,
       sshPort: g.ports.ssh,
       backup: g.backup,

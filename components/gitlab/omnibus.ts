@@ -4,7 +4,7 @@
 
 export interface OmnibusInput {
   readonly externalUrl: string;
-  readonly db: { readonly host: string; readonly port: number; readonly database: string; readonly username: string };
+  readonly db: { readonly host: string; readonly port: number; readonly database: string; readonly username: string; readonly version?: number };
   /** Path of the password file inside the container. */
   readonly dbPasswordFile: string;
   /** Port users reach Git over SSH on (the container's 22 is published there). */
@@ -24,6 +24,8 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     "# Managed by gitlab-ha (components/gitlab): GitLab against the external PostgreSQL primary.",
     `external_url ${rubyString(o.externalUrl)}`,
     "postgresql['enable'] = false",
+    // gitlab.rb.template: "Set this if you have disabled the bundled PostgreSQL but still want to use the backup rake tasks".
+    ...(o.db.version !== undefined ? [`postgresql['version'] = ${o.db.version}`] : []),
     "gitlab_rails['db_adapter'] = 'postgresql'",
     "gitlab_rails['db_encoding'] = 'unicode'",
     `gitlab_rails['db_host'] = ${rubyString(o.db.host)}`,

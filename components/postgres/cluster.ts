@@ -2,10 +2,11 @@
 // slots derived from the hosts' roles, and passwords from config secrets or generated.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { PostgresConfig } from "../config/schema";
+import type { GitlabConfig, PostgresConfig } from "../config/schema";
 import type { HostTarget } from "../host/target";
 import { PostgresPrimary } from "./primary";
 import { renderPgHba, renderPostgresConf, slotName } from "./render";
+import { gitlabSettings } from "./sizing";
 import { PostgresStandby } from "./standby";
 
 export interface PostgresClusterArgs {
@@ -14,6 +15,8 @@ export interface PostgresClusterArgs {
   readonly standbys: readonly HostTarget[];
   /** Hosts whose GitLab connects as the gitlab role. */
   readonly gitlabHosts: readonly HostTarget[];
+  /** GitLab's Puma and Sidekiq sizes: the database's connections derive from them. */
+  readonly gitlab: Pick<GitlabConfig, "puma" | "sidekiq">;
   /** From config secrets; generated (and kept in state) when absent. */
   readonly replicationPassword?: pulumi.Input<string>;
   readonly gitlabPassword?: pulumi.Input<string>;
@@ -40,7 +43,13 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const dbHosts = [args.primary, ...args.standbys];
     const common = {
       postgres: pg,
-      postgresConf: renderPostgresConf(pg),
+      postgresConf: renderPostgresConf(
+        pg,
+        gitlabSettings(
+          { nodes: args.gitlabHosts.map((h) => ({ ...h.config, drbd: h.config.roles.includes("drbd") })), puma: args.gitlab.puma, sidekiq: args.gitlab.sidekiq },
+          dbHosts.map((h) => h.config.memoryMiB),
+        ),
+      ),
       pgHba: renderPgHba({
         database: pg.database,
         gitlabUser: pg.gitlabUser,

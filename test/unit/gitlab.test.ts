@@ -26,7 +26,7 @@ describe("GitLab Omnibus config", () => {
     const e = await evaluateStack("prod");
     const s = rubySettings(omnibusOf(e, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "from-the-file\n" });
     assert.equal(s.external_url, "https://gitlab.example.com");
-    assert.deepEqual(s.postgresql, { enable: false });
+    assert.deepEqual(s.postgresql, { enable: false, version: 16 });
     const rails = s.gitlab_rails as Record<string, unknown>;
     assert.deepEqual(
       { ...rails },
