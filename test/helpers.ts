@@ -47,6 +47,8 @@ export function rubySettings(config: string, files: Record<string, string> = {})
     def gitlab_rails = S["gitlab_rails"]
     def letsencrypt = S["letsencrypt"]
     def nginx = S["nginx"]
+    def puma = S["puma"]
+    def sidekiq = S["sidekiq"]
     eval(STDIN.read)
     puts JSON.generate(S)`;
   return JSON.parse(execFileSync("ruby", ["-e", program], { input: config, encoding: "utf8" })) as Record<string, unknown>;

@@ -76,6 +76,7 @@ export class GitlabNode extends pulumi.ComponentResource {
       sshPort: g.ports.ssh,
       backup: g.backup,
       tls: g.tls,
+      load: { puma: g.puma, sidekiq: g.sidekiq },
       extra: g.extraConfig,
     });
     const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });

@@ -12,6 +12,8 @@ export interface OmnibusInput {
   readonly backup: { readonly path: string; readonly keepTime: number; readonly archivePermissions: string };
   /** HTTPS of an https external_url: Let's Encrypt only when asked, else these certificate files. */
   readonly tls?: { readonly letsEncrypt: boolean; readonly contactEmails: readonly string[]; readonly certificate?: string; readonly key?: string };
+  /** Puma and Sidekiq sizes: the database's max_connections is derived from the same values. */
+  readonly load?: { readonly puma: { readonly workerProcesses?: number | undefined; readonly maxThreads: number }; readonly sidekiq: { readonly concurrency: number } };
   /** Appended as given (escape hatch). */
   readonly extra: readonly string[];
 }
@@ -38,6 +40,15 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     `gitlab_rails['backup_keep_time'] = ${o.backup.keepTime}`,
     `gitlab_rails['backup_archive_permissions'] = ${o.backup.archivePermissions}`,
     ...tlsLines(o),
+    // The database is sized for exactly these pools (components/postgres/sizing.ts); unset workers
+    // leave Omnibus's own default, which sizing.ts computes the same way (puma.rb `workers`).
+    ...(o.load
+      ? [
+          ...(o.load.puma.workerProcesses !== undefined ? [`puma['worker_processes'] = ${o.load.puma.workerProcesses}`] : []),
+          `puma['max_threads'] = ${o.load.puma.maxThreads}`,
+          `sidekiq['concurrency'] = ${o.load.sidekiq.concurrency}`,
+        ]
+      : []),
     ...o.extra,
     "",
   ].join("\n");

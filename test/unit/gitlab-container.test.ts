@@ -209,3 +209,18 @@ describe("GitLab HTTPS (gitlab.rb)", () => {
     }
   });
 });
+
+describe("GitLab's pools in gitlab.rb", () => {
+  it("configures Puma and Sidekiq with the sizes the database's max_connections is derived from", async () => {
+    const base = await evaluateStack("prod");
+    const gitlab = { version: "18.5.2", externalUrl: "https://gitlab.example.test", puma: { workerProcesses: 6, maxThreads: 5 }, sidekiq: { concurrency: 30 } };
+    const e = await evaluateStack("prod", { overrides: { gitlab } });
+    const s = rubySettings(omnibusOf(e, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "x" });
+    assert.deepEqual(s.puma, { worker_processes: 6, max_threads: 5 });
+    assert.deepEqual(s.sidekiq, { concurrency: 30 });
+    // Unset workers stay Omnibus's own default (sizing.ts computes the same), threads and concurrency are explicit.
+    const d = rubySettings(omnibusOf(base, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "x" });
+    assert.deepEqual(d.puma, { max_threads: 4 });
+    assert.deepEqual(d.sidekiq, { concurrency: 20 });
+  });
+});
