@@ -58,6 +58,7 @@ export = async () => {
         gitlab: config.gitlab,
         ...(secrets.postgresReplicationPassword ? { replicationPassword: secrets.postgresReplicationPassword } : {}),
         ...(secrets.postgresGitlabPassword ? { gitlabPassword: secrets.postgresGitlabPassword } : {}),
+        protectPasswords: !lab,
       })
     : undefined;
 

@@ -20,6 +20,11 @@ export interface PostgresClusterArgs {
   /** From config secrets; generated (and kept in state) when absent. */
   readonly replicationPassword?: pulumi.Input<string>;
   readonly gitlabPassword?: pulumi.Input<string>;
+  /**
+   * Protect generated passwords from an accidental destroy or replace (lab stacks come and go:
+   * false there). Rotating one is deliberate: README, "Rotating a generated password".
+   */
+  readonly protectPasswords?: boolean;
 }
 
 /** Addresses a host's connections come from: its address and any declared source addresses. */
@@ -36,7 +41,7 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const pg = args.postgres;
     // Secret in every case: a provider that forgot to mark `result` secret cannot leak it.
     const password = (suffix: string, given?: pulumi.Input<string>) =>
-      pulumi.secret(given ?? new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this }).result);
+      pulumi.secret(given ?? new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this, protect: args.protectPasswords ?? true }).result);
     const replicationPassword = password("replication-password", args.replicationPassword);
     this.gitlabPassword = password("gitlab-password", args.gitlabPassword);
 

@@ -42,4 +42,13 @@ describe("state written by the engine", () => {
     assert.ok(stopped.length >= 2, "the lab's GitLab nodes are DRBD nodes: their containers are created stopped");
     for (const c of containers) assert.equal(c.values.mustRun ?? true, c.values.start !== false, c.name);
   });
+
+  it("protects generated passwords in stacks whose hosts outlive them, not in lab stacks", async () => {
+    const passwords = (x: Evaluation) => x.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    const prod = await evaluateStack("prod");
+    assert.equal(passwords(prod).length, 2);
+    for (const p of passwords(prod)) assert.equal(p.options.protect, true, p.name);
+    assert.equal(passwords(e).length, 2);
+    for (const p of passwords(e)) assert.equal(p.options.protect, undefined, `${p.name}: the lab is destroyed as a whole`);
+  });
 });
