@@ -1,7 +1,7 @@
 // Pure renderers for DRBD 9: global_common.conf with the runbook's options and the resource file
 // with every node, quorum and the options drbd-reactor's promoter requires.
 import type { DrbdConfig } from "../config/schema";
-import { SPLIT_BRAIN_ACK } from "../policy/policies";
+import { SPLIT_BRAIN_ACK } from "../policy/pack/checks";
 
 export interface DrbdNode {
   /** Host name: DRBD matches it against the node's hostname (`uname -n`). */

@@ -5,7 +5,7 @@ import type { HostConfig, StackConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
-import { GITLAB_CLIENTS_COMMENT } from "../policy/policies";
+import { GITLAB_CLIENTS_COMMENT } from "../policy/pack/checks";
 import { CHAIN, DOCKER_CHAIN, FirewallRule, renderIptablesRules } from "./render";
 
 const RULES_FILES = { 4: "/etc/gitlab-ha/iptables.rules", 6: "/etc/gitlab-ha/ip6tables.rules" } as const;

@@ -15,7 +15,7 @@ import { CHAIN, DOCKER_CHAIN, FirewallInput, renderIptablesRules } from "../../c
 import { scriptOf, renderScript, ShellValue } from "../../components/host/script";
 import { readStackFile } from "../../components/offline/stack-file";
 import { policyViolations } from "../../components/offline/render";
-import { checkAll, type ResourceView } from "../../components/policy/policies";
+import { checkAll, type ResourceView } from "../../components/policy/pack/checks";
 import { byName, evaluateStack, ROOT, shellcheck } from "../helpers";
 
 const script = (name: string, vars: Record<string, ShellValue>) =>

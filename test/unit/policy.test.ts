@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { packPolicies } from "../../components/policy/pack/policies";
-import { checkAll, POLICIES, type ResourceView } from "../../components/policy/policies";
+import { checkAll, POLICIES, type ResourceView } from "../../components/policy/pack/checks";
 import { policyViolations } from "../../components/offline/render";
 import { evaluateStack } from "../helpers";
 

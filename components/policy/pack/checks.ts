@@ -1,6 +1,9 @@
 // The mandatory policies, as plain functions over one resource, so that the policy pack
 // (`pulumi preview --policy-pack components/policy/pack`), the offline render and the tests all
-// run the very same checks. No @pulumi/policy import here: the pack wraps these.
+// run the very same checks. No @pulumi/policy import here: the pack wraps these. This file lives
+// in the pack's folder and imports nothing outside it: `pulumi policy publish` ships only that
+// folder (pulumi/pulumi pkg/backend/httpstate/policypack.go: a Node.js pack is `npm pack`ed in its
+// directory and its package.json dependencies installed where it runs).
 
 /** What a policy sees of a resource; a secret value may appear as "[secret]" (offline render). */
 export interface ResourceView {
