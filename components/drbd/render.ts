@@ -123,7 +123,6 @@ export function renderTiebreakerUnit(resource: string): string {
     "# Managed by gitlab-ha (components/drbd). Local changes are overwritten on the next `pulumi up`.",
     "[Unit]",
     `Description=DRBD resource ${resource} up diskless: this node's quorum vote`,
-    "Documentation=man:drbdadm(8)",
     "Wants=network-online.target",
     "After=network-online.target nss-lookup.target",
     "",

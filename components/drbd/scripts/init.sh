@@ -36,7 +36,7 @@ fi
 # CS_FP_OUTDATE_PEERS when forced), so what this node sees now is no ground for it: an Outdated
 # node in a partition also sees no UpToDate disk. It runs only on a resource that never held
 # data: no marker from an earlier first primary, local metadata still as create-md wrote it
-# (current UUID UUID_JUST_CREATED = 4, drbd-utils user/shared/drbdmeta.c md_initialize; the
+# (current UUID UUID_JUST_CREATED = 4, drbd-utils user/shared/drbdmeta.c v09_md_initialize; the
 # kernel replaces it at the first promotion or sync, drbd_main.c), and every other data node
 # connected and Inconsistent. Anything else with no UpToDate disk in sight is refused.
 JUST_CREATED=0000000000000004
