@@ -177,22 +177,24 @@ export const drbdSchema = z.strictObject({
       transport: z.enum(["tcp", "rdma"]).default("tcp"),
       verifyAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
       csumsAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
-      dataIntegrityAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
+      /** Off unless set: DRBD documents it as a diagnostic, not for production (see components/drbd/render.ts). */
+      dataIntegrityAlg: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a kernel digest name like crc32c or sha256").optional(),
       afterSb0pri: sbPolicy0.default("discard-zero-changes"),
-      afterSb1pri: sbPolicy1.default("call-pri-lost-after-sb"),
+      afterSb1pri: sbPolicy1.default("consensus"),
       afterSb2pri: sbPolicy2.default("disconnect"),
     })
-    .default(() => ({ protocol: "C" as const, transport: "tcp" as const, verifyAlg: "sha1", csumsAlg: "sha1", dataIntegrityAlg: "sha1", afterSb0pri: "discard-zero-changes" as const, afterSb1pri: "call-pri-lost-after-sb" as const, afterSb2pri: "disconnect" as const })),
+    .default(() => ({ protocol: "C" as const, transport: "tcp" as const, verifyAlg: "sha1", csumsAlg: "sha1", afterSb0pri: "discard-zero-changes" as const, afterSb1pri: "consensus" as const, afterSb2pri: "disconnect" as const })),
   disk: z
     .strictObject({
       cPlanAhead: z.number().int().min(0).max(300).default(5),
       cMaxRate: size.default("100M"),
       cFillTarget: size.default("32M"),
-      onIoError: z.enum(["pass_on", "call-local-io-error", "detach"]).default("pass_on"),
+      /** call-local-io-error is not offered: it needs a local-io-error handler the program does not define. */
+      onIoError: z.enum(["detach", "pass_on"]).default("detach"),
       diskFlushes: z.boolean().default(true),
       mdFlushes: z.boolean().default(true),
     })
-    .default(() => ({ cPlanAhead: 5, cMaxRate: "100M", cFillTarget: "32M", onIoError: "pass_on" as const, diskFlushes: true, mdFlushes: true })),
+    .default(() => ({ cPlanAhead: 5, cMaxRate: "100M", cFillTarget: "32M", onIoError: "detach" as const, diskFlushes: true, mdFlushes: true })),
   /** DRBD 9 quorum: with a tiebreaker, the side of a partition without majority cannot write. */
   quorum: z.enum(["majority", "off"]).default("majority"),
   /**

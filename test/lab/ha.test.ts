@@ -4,6 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StepError } from "../../components/offline/apply";
+import { drbdSchema } from "../../components/config/schema";
+import { renderGlobalCommon } from "../../components/drbd/render";
 import { recover, RecoveryRefused } from "../../components/sentinel/recover";
 import { address, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
 
@@ -57,12 +59,47 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
     const plan = await sh("gitlab", "drbdadm -d up gitlab 2>/dev/null");
     assert.match(plan, /drbdsetup new-resource gitlab 0 --auto-promote=no --quorum=majority --on-no-quorum=io-error --on-no-data-accessible=io-error --on-suspended-primary-outdated=force-secondary/);
     assert.match(plan, new RegExp(`drbdsetup new-path gitlab 1 ipv4:${address("gitlab")}:7789 ipv4:${address("gitlab2")}:7789`));
-    assert.match(plan, new RegExp(`drbdsetup new-path gitlab 2 ipv4:${address("gitlab")}:7789 ipv4:${address("witness")}:7789`));
-    assert.match(plan, /--protocol=C --transport=tcp --verify-alg=sha1 --csums-alg=sha1 --data-integrity-alg=sha1 --after-sb-0pri=discard-zero-changes --after-sb-1pri=call-pri-lost-after-sb --after-sb-2pri=disconnect/);
+    // The options after review: no data-integrity-alg, consensus, detach.
+    assert.match(plan, /--protocol=C --transport=tcp --verify-alg=sha1 --csums-alg=sha1 --after-sb-0pri=discard-zero-changes --after-sb-1pri=consensus --after-sb-2pri=disconnect/);
+    assert.doesNotMatch(plan, /data-integrity-alg/);
     assert.match(plan, /drbdmeta 0 v09 \/dev\/vdb1 internal apply-al/);
-    assert.match(plan, /drbdsetup attach 0 \/dev\/vdb1 \/dev\/vdb1 internal .*--on-io-error=pass_on/);
+    assert.match(plan, /drbdsetup attach 0 \/dev\/vdb1 \/dev\/vdb1 internal .*--on-io-error=detach/);
     assert.match(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /new-minor gitlab 0 0/);
     assert.doesNotMatch(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /attach/);
+  });
+
+  it("lists the diskless tiebreaker as a connected peer in both data nodes' plans, and keeps it up at boot", async () => {
+    for (const host of ["gitlab", "gitlab2"]) {
+      const plan = await sh(host, "drbdadm -d up gitlab 2>/dev/null");
+      assert.match(plan, /^drbdsetup new-peer gitlab 2 --_name=witness /m, host);
+      assert.match(plan, new RegExp(`^drbdsetup new-path gitlab 2 ipv4:${address(host)}:7789 ipv4:${address("witness")}:7789$`, "m"), host);
+      assert.match(plan, /^drbdsetup connect gitlab 2$/m, host);
+      // drbdadm knows the peer is diskless (drbdadm_postparse.c: no bitmap for a diskless peer).
+      assert.match(plan, /^drbdsetup peer-device-options gitlab 2 0 .*--bitmap=no$/m, host);
+    }
+    const own = await sh("witness", "drbdadm -d up gitlab 2>/dev/null");
+    for (const [id, peer] of [[0, "gitlab"], [1, "gitlab2"]] as const) {
+      assert.match(own, new RegExp(`^drbdsetup new-peer gitlab ${id} --_name=${peer} `, "m"));
+      assert.match(own, new RegExp(`^drbdsetup connect gitlab ${id}$`, "m"));
+    }
+    // The unit that brings it up at every boot: enabled, and valid with the real drbdadm and modprobe.
+    assert.equal(await sh("witness", "systemctl is-enabled drbd-tiebreaker-gitlab.service"), "enabled");
+    assert.equal(await sh("witness", "systemd-analyze verify /etc/systemd/system/drbd-tiebreaker-gitlab.service 2>&1 || echo failed"), "");
+    // (verify resolves the bare names in systemd's search path and fails on a missing command.)
+    assert.match(await sh("witness", "systemctl show -p ExecStart --value drbd-tiebreaker-gitlab.service"), /argv\[\]=drbdadm adjust gitlab ;/);
+    assert.match(await sh("witness", "systemctl show -p ExecStartPre --value drbd-tiebreaker-gitlab.service"), /argv\[\]=modprobe drbd ;/);
+    // drbd.activate is false in the lab (no kernel module): enabled, not started.
+    assert.equal(await sh("witness", "systemctl is-active drbd-tiebreaker-gitlab.service || true"), "inactive");
+  });
+
+  it("has drbdadm accept the pri-lost-after-sb handler rendered for call-pri-lost-after-sb", async () => {
+    const text = renderGlobalCommon(drbdSchema.parse({ initialPrimary: "gitlab", net: { afterSb1pri: "call-pri-lost-after-sb" } }));
+    await sh("gitlab", "mkdir -p /tmp/drbd-handler && cat >/tmp/drbd-handler/global_common.conf", text);
+    await sh("gitlab", "printf 'include \"/tmp/drbd-handler/global_common.conf\";\ninclude \"/etc/drbd.d/gitlab.res\";\n' >/tmp/drbd-handler/drbd.conf");
+    const dump = await sh("gitlab", "drbdadm -c /tmp/drbd-handler/drbd.conf dump 2>/dev/null");
+    assert.match(dump, /^common \{[\s\S]*handlers \{\s+pri-lost-after-sb\s+"\/usr\/lib\/drbd\/notify-pri-lost-after-sb\.sh; /m);
+    assert.match(dump, /after-sb-1pri\s+call-pri-lost-after-sb;/);
+    await sh("gitlab", "rm -rf /tmp/drbd-handler");
   });
 
   it("places GitLab's directories on the volume and keeps the volume out of fstab", async () => {

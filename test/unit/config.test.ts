@@ -206,7 +206,7 @@ describe("stack config", () => {
       const { config } = validate(ha());
       assert.equal(config.drbd!.quorum, "majority");
       assert.equal(config.drbd!.net.afterSb0pri, "discard-zero-changes");
-      assert.equal(config.drbd!.net.afterSb1pri, "call-pri-lost-after-sb");
+      assert.equal(config.drbd!.net.afterSb1pri, "consensus");
       assert.equal(config.drbd!.disk.cMaxRate, "100M");
       assert.equal(config.failover.sentinel.port, 7980);
     });
