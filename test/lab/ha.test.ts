@@ -34,6 +34,7 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
     assert.equal(await probe("pgsql", "gitlab", 7789), "refused", "DRBD from a database host");
     assert.equal(await probe("gitlab2", "gitlab", 7980), "open", "sentinel from a peer");
     assert.equal(await probe("pgsq2", "gitlab", 7980), "refused", "sentinel from a non-peer");
+    assert.equal(await probe("witness", "gitlab", 7980), "refused", "sentinel only between data nodes, not from the tiebreaker");
     assert.equal(await probe("pgsql", "gitlab", 1980), "open", "GitLab HTTP (the lab's published port) from anyone");
     assert.equal(await probe("gitlab2", "pgsql", 5432), "open", "PostgreSQL from a GitLab host");
     assert.equal(await probe("pgsq2", "pgsql", 5432), "open", "PostgreSQL from the standby");
