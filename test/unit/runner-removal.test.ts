@@ -125,6 +125,8 @@ describe("runner config rules", () => {
     hosts: [{ name: "db", address: "10.0.0.1", roles: ["postgres-primary"] }, { name: "r1", address: "10.0.0.2", roles: ["runner"] }],
     ssh: { agent: true },
     firewall: { adminNetworks: ["10.0.0.0/8"] },
+    // A server every GitLab release used here bundles a pg_dump for (17.0 bundles only 14).
+    postgres: { version: 14 },
     gitlab: { externalUrl: "https://gitlab.example.com", ...over.gitlab },
     runners: { runners: [{ name: "a", host: "r1", executor: "shell" }], ...over.runners },
   });
