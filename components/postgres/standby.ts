@@ -48,6 +48,15 @@ export class PostgresStandby extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [install] },
     );
+    // What the base backup and the streaming check both need to reach the primary on this slot.
+    const replicationVars = {
+      ...serverVars(args),
+      HOST_NAME: args.host.name,
+      PRIMARY_HOST: args.primary.host,
+      PRIMARY_PORT: args.primary.port,
+      REPLICATION_USER: pg.replicationUser,
+      SLOT: args.slot,
+    };
     const basebackup = hostCommand(
       `${name}-basebackup`,
       {
@@ -55,12 +64,7 @@ export class PostgresStandby extends pulumi.ComponentResource {
         script: {
           description: `build the standby ${args.host.name} from ${args.primary.host} unless it is one already`,
           vars: {
-            ...serverVars(args),
-            HOST_NAME: args.host.name,
-            PRIMARY_HOST: args.primary.host,
-            PRIMARY_PORT: args.primary.port,
-            REPLICATION_USER: pg.replicationUser,
-            SLOT: args.slot,
+            ...replicationVars,
             CHECKPOINT: pg.basebackup.checkpoint,
             MAX_RATE: pg.basebackup.maxRate ?? "",
             REBUILD_TOKEN: args.rebuildToken ?? "",
@@ -86,12 +90,7 @@ export class PostgresStandby extends pulumi.ComponentResource {
         script: {
           description: `wait until ${args.host.name} streams from ${args.primary.host}`,
           vars: {
-            ...serverVars(args),
-            HOST_NAME: args.host.name,
-            PRIMARY_HOST: args.primary.host,
-            PRIMARY_PORT: args.primary.port,
-            REPLICATION_USER: pg.replicationUser,
-            SLOT: args.slot,
+            ...replicationVars,
             STREAM_TIMEOUT: pg.streamingTimeoutSeconds,
           },
           bodies: ["components/postgres/scripts/streaming.sh"],

@@ -5,13 +5,7 @@
 # the operators' own and must already be in place.
 unit_missing() { [ "$(systemctl show -p LoadState --value "$1")" = not-found ]; }
 
-for unit in "$SENTINEL_UNIT" "$GITLAB_UNIT"; do
-  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
-    systemctl daemon-reload
-    changed "systemd reloaded units for $unit"
-    break
-  fi
-done
+reload_units_if_changed "$SENTINEL_UNIT" "$GITLAB_UNIT"
 
 unit_missing "$SENTINEL_UNIT" && die "$SENTINEL_UNIT is not installed: the unit file step did not run"
 # Checked before enabling or starting: without the binary the unit would only loop on restarts

@@ -13,13 +13,7 @@ if ! installed; then
   changed "installed drbd-reactor"
 fi
 # The mount unit and GitLab's drop-in (mount assertion, restarts) are written by an earlier step.
-for unit in "$MOUNT_UNIT" "$GITLAB_UNIT"; do
-  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
-    systemctl daemon-reload
-    changed "systemd reloaded units for $unit"
-    break
-  fi
-done
+reload_units_if_changed "$MOUNT_UNIT" "$GITLAB_UNIT"
 if ! systemctl is-enabled --quiet drbd-reactor; then
   systemctl enable --quiet drbd-reactor
   changed "enabled drbd-reactor"

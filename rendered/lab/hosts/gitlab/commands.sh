@@ -621,6 +621,18 @@ GITLAB_UNIT=gitlab-container.service
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# Reloads systemd once when a unit file or drop-in of any of the given units changed on disk.
+reload_units_if_changed() {
+  local unit
+  for unit in "$@"; do
+    if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+      systemctl daemon-reload
+      changed "systemd reloaded units for $unit"
+      return 0
+    fi
+  done
+}
 # Keeps the failover sentinel enabled and running, and GitLab out of the boot sequence: only the
 # sentinel starts GitLab (runbook section 5: gitlab-runsvdir disabled, After=git_sentinel.service).
 # GitLab is never stopped here: on the active node it is the sentinel's to run. The unit files
@@ -628,13 +640,7 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # the operators' own and must already be in place.
 unit_missing() { [ "$(systemctl show -p LoadState --value "$1")" = not-found ]; }
 
-for unit in "$SENTINEL_UNIT" "$GITLAB_UNIT"; do
-  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
-    systemctl daemon-reload
-    changed "systemd reloaded units for $unit"
-    break
-  fi
-done
+reload_units_if_changed "$SENTINEL_UNIT" "$GITLAB_UNIT"
 
 unit_missing "$SENTINEL_UNIT" && die "$SENTINEL_UNIT is not installed: the unit file step did not run"
 # Checked before enabling or starting: without the binary the unit would only loop on restarts
