@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { extensionsFor } from "../../components/gitlab/upgrade";
 import { run, runOk } from "../../components/offline/run";
 import { rubySettings } from "../helpers";
-import { address, converge, CONFIG, generated, resetLab, sh, STACK } from "./bed";
+import { address, converge, CONFIG, generated, POSTGRES, resetLab, sh, STACK } from "./bed";
 
 const container = `gitlab-ha-${STACK}-gitlab-gitlab`;
 const VERSION = String((CONFIG.gitlab as { version: string }).version);
@@ -54,7 +54,8 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
 
   it("passes the database contract from the GitLab host with exactly the rendered settings", async () => {
     const db = settings.gitlab_rails!;
-    assert.deepEqual(settings.postgresql, { enable: false });
+    // postgresql['version'] tells Omnibus which bundled pg_dump the backup uses (gitlab.rb.template).
+    assert.deepEqual(settings.postgresql, { enable: false, version: (POSTGRES as { version: number }).version });
     assert.equal(db.db_host, address("pgsql"));
     const conninfo = `host=${String(db.db_host)} port=${String(db.db_port)} dbname=${String(db.db_database)} user=${String(db.db_username)}`;
     const sql = [
