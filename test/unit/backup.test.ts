@@ -35,9 +35,12 @@ describe("backup units", () => {
   });
 
   it("are placed on every GitLab node, with a copy to another host only when configured", async () => {
-    const e = await evaluateStack("prod");
-    assert.match(String(byName(e, "backup-10-228-130-58-backup-timer").display.content), /^OnCalendar=\*-\*-\* 02:00:00$/m);
-    assert.ok(!e.resources.some((r) => r.name.includes("rsync")), "no gitlab.backup.rsync in the prod stack");
+    const prod = await evaluateStack("prod");
+    assert.match(String(byName(prod, "backup-10-228-130-58-backup-timer").display.content), /^OnCalendar=\*-\*-\* 02:00:00$/m);
+    assert.match(String(byName(prod, "backup-10-228-130-58-timers").display.create), /TIMERS=\(gitlab-backup\.timer gitlab-config-backup\.timer gitlab-rsync\.timer\)/, "prod copies to the standby site");
+    const gitlab = { version: "18.5.2", edition: "ee", externalUrl: "https://gitlab.example.com" };
+    const e = await evaluateStack("prod", { overrides: { gitlab } });
+    assert.ok(!e.resources.some((r) => r.name.includes("rsync")), "no gitlab.backup.rsync: no copy");
     assert.match(String(byName(e, "backup-10-228-130-58-timers").display.create), /TIMERS=\(gitlab-backup\.timer gitlab-config-backup\.timer\)/);
   });
 });

@@ -1020,17 +1020,201 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [20] backup-10-228-130-59-timers
-#     after: backup-10-228-130-59-backup-script-write, backup-10-228-130-59-backup-service-write, backup-10-228-130-59-backup-timer-write, backup-10-228-130-59-config-backup-script-write, backup-10-228-130-59-config-service-write, backup-10-228-130-59-config-timer-write
-#     stdin: none
-#     re-run when changed: ["b193e89209a170ee0bc595cb5bca42dee5b28e7611072d205e1232fb5da122ab","d22f8494e079575490fbc994aeea590aa98ee4fd1bd53840e5b9edbc45f03f8a","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845"]
+# [20] backup-10-228-130-59-offsite-known-hosts-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-start, gitlab-10-228-130-59-unit-write, gitlab-10-228-130-59-volume
+#     stdin: files/etc/gitlab-ha/offsite_known_hosts (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: enable gitlab-backup.timer, gitlab-config-backup.timer
+# gitlab-ha: write /etc/gitlab-ha/offsite_known_hosts on 10-228-130-59
 # host: 10-228-130-59
-TIMERS=(gitlab-backup.timer gitlab-config-backup.timer)
+FILE_PATH=/etc/gitlab-ha/offsite_known_hosts
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [21] backup-10-228-130-59-offsite-script-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-start, gitlab-10-228-130-59-unit-write, gitlab-10-228-130-59-volume
+#     stdin: files/usr/local/sbin/gitlab-ha-offsite-copy (mode 0755, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /usr/local/sbin/gitlab-ha-offsite-copy on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/usr/local/sbin/gitlab-ha-offsite-copy
+FILE_MODE=0755
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [22] backup-10-228-130-59-rsync-service-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-start, gitlab-10-228-130-59-unit-write, gitlab-10-228-130-59-volume
+#     stdin: files/etc/systemd/system/gitlab-rsync.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-rsync.service on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-rsync.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [23] backup-10-228-130-59-rsync-timer-write
+#     after: gitlab-10-228-130-59-container, gitlab-10-228-130-59-engine, gitlab-10-228-130-59-start, gitlab-10-228-130-59-unit-write, gitlab-10-228-130-59-volume
+#     stdin: files/etc/systemd/system/gitlab-rsync.timer (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-rsync.timer on 10-228-130-59
+# host: 10-228-130-59
+FILE_PATH=/etc/systemd/system/gitlab-rsync.timer
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [24] backup-10-228-130-59-timers
+#     after: backup-10-228-130-59-backup-script-write, backup-10-228-130-59-backup-service-write, backup-10-228-130-59-backup-timer-write, backup-10-228-130-59-config-backup-script-write, backup-10-228-130-59-config-service-write, backup-10-228-130-59-config-timer-write, backup-10-228-130-59-offsite-known-hosts-write, backup-10-228-130-59-offsite-script-write, backup-10-228-130-59-rsync-service-write, backup-10-228-130-59-rsync-timer-write
+#     stdin: none
+#     re-run when changed: ["b193e89209a170ee0bc595cb5bca42dee5b28e7611072d205e1232fb5da122ab","d22f8494e079575490fbc994aeea590aa98ee4fd1bd53840e5b9edbc45f03f8a","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845","a017ee2632b584e8035960c211043224ad54c5f1c8200af8937e451938bcb003","253d9e88d876af6305b217b5498a7ff451bb70215c7c616561c3056e0d9e6531","367d355cbea1ac764273b43bdf35506ec87c4315159a6ca9323084fa7db28167","3a8370cd062d02418771969bb3b5ca3a20df6647b7d271771f008a9361787bc2"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: enable gitlab-backup.timer, gitlab-config-backup.timer, gitlab-rsync.timer
+# host: 10-228-130-59
+TIMERS=(gitlab-backup.timer gitlab-config-backup.timer gitlab-rsync.timer)
 OS_FAMILY=dnf
-PACKAGES=()
+PACKAGES=(rsync)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -1096,7 +1280,7 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [21] firewall-10-228-130-59-install
+# [25] firewall-10-228-130-59-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1184,7 +1368,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [22] firewall-10-228-130-59-rules-write
+# [26] firewall-10-228-130-59-rules-write
 #     after: firewall-10-228-130-59-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1230,7 +1414,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [23] firewall-10-228-130-59-rules6-write
+# [27] firewall-10-228-130-59-rules6-write
 #     after: firewall-10-228-130-59-install
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1276,7 +1460,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [24] firewall-10-228-130-59-apply
+# [28] firewall-10-228-130-59-apply
 #     after: firewall-10-228-130-59-rules-write, firewall-10-228-130-59-rules6-write
 #     stdin: none
 #     re-run when changed: ["02af2d0ecd4ca9af3ed325773e1a0710ebcc09dd8590c9b7f1b8dac58bb262bd","da720c40d27aad9238b7f15bb082c15161597e3c56dbd0eb4edc1718ad202571"]
