@@ -10,10 +10,10 @@ export const ROOT = projectRoot();
 
 export async function evaluateStack(
   stackFile: string,
-  o: { overrides?: Record<string, unknown>; preview?: boolean; computed?: (type: string, name: string) => Record<string, unknown> } = {},
+  o: { overrides?: Record<string, unknown>; preview?: boolean; computed?: (type: string, name: string) => Record<string, unknown>; stack?: string } = {},
 ): Promise<Evaluation> {
   const file = readStackFile(ROOT, stackFile, o.overrides);
-  return evaluateProgram({ ...file, projectDir: ROOT, preview: o.preview ?? true, ...(o.computed ? { computed: o.computed } : {}) });
+  return evaluateProgram({ ...file, stack: o.stack ?? file.stack, projectDir: ROOT, preview: o.preview ?? true, ...(o.computed ? { computed: o.computed } : {}) });
 }
 
 export const byName = (e: Evaluation, name: string): EvaluatedResource => {
