@@ -58,7 +58,7 @@ async function sshHostname(s: string, host: string): Promise<string> {
 async function streaming(s: string): Promise<string> {
   const standby = stackConfigOf("lab", s).hosts.find((h) => h.name === "pgsq2")!.address;
   return waitFor(`${s}: pgsq2 streaming`, 60, async () => {
-    const row = await sh(s, "pgsql", `runuser -u postgres -- psql -X -At -c "select client_addr || ' ' || state from pg_stat_replication"`);
+    const row = await sh(s, "pgsql", `runuser -u postgres -- psql -X -At -c "select host(client_addr) || ' ' || state from pg_stat_replication"`);
     return row === `${standby} streaming` ? row : undefined;
   });
 }
