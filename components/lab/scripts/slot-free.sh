@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Before a lab stack creates its network: refuses, with a clear message, when another lab stack
 # (or anything else on the engine) already holds its subnet or one of its published ports. Docker
-# itself would only say "Pool overlaps with other one on this network space" or "port is already
-# allocated" (moby libnetwork/ipam/allocator.go ErrPoolOverlap; daemon port mapper).
+# itself would only say "Pool overlaps with other one on this address space" (moby
+# libnetwork/ipamapi/contract.go ErrPoolOverlap) or "port is already allocated" (libnetwork
+# portallocator), naming neither the other stack nor the way out.
 # Usage: OWN_CONTAINERS="<the stack's container names>" slot-free.sh <stack> <slot> <network name> <subnet> <port>...
 set -euo pipefail
 stack=$1 slot=$2 name=$3 subnet=$4
