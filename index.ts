@@ -14,6 +14,8 @@ import { LabHosts } from "./components/lab/hosts";
 import { LabStandIns } from "./components/lab/stand-ins";
 import { PostgresCluster } from "./components/postgres/cluster";
 
+const labGitlabContainer = (stack: string, host: string) => `${pulumi.getProject()}-${stack}-${host}-gitlab`;
+
 export = async () => {
   const { config, secrets } = loadStackConfig();
   const stack = pulumi.getStack();
@@ -28,6 +30,9 @@ export = async () => {
         hosts: config.hosts,
         sshPrivateKey: sshPrivateKey!,
         prefix: `${pulumi.getProject()}-${stack}`,
+        stack,
+        publishedPorts: config.hosts.some((h) => h.roles.includes("gitlab")) ? [g.ports.http, g.ports.https, g.ports.ssh] : [],
+        ownContainers: config.hosts.filter((h) => h.roles.includes("gitlab")).map((h) => labGitlabContainer(stack, h.name)),
         ...(config.hosts.some((h) => h.roles.includes("gitlab")) ? { gitlabStandIn: gitlabImageOf(g) } : {}),
       })
     : undefined;
@@ -78,7 +83,7 @@ export = async () => {
   for (const host of withRole("gitlab")) {
     const h = host.config;
     const onDrbd = h.roles.includes("drbd");
-    const containerName = lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab";
+    const containerName = lab ? labGitlabContainer(stack, h.name) : "gitlab";
     const volumeRoot = g.volumeRoot ?? (onDrbd && config.drbd ? `${config.drbd.mountPoint}/gitlab` : "/srv/gitlab");
     const node = new GitlabNode(`gitlab-${h.name}`, {
       host,

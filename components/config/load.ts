@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigIssue, crossKeyIssues, runnerTokenIssues } from "./rules";
+import { deriveLabValues, StackIdentity } from "../lab/slots";
 import { CONTROL_CHARS, NO_CONTROL_CHARS, SECRET_KEYS, SecretKey, StackConfig, stackSchema } from "./schema";
 
 export const NAMESPACE = "gitlab-ha";
@@ -41,10 +42,13 @@ export interface LoadedConfig {
   readonly secrets: StackSecrets;
 }
 
-/** Validates raw config. Throws ConfigError listing every problem. */
-export function validateConfig(raw: RawStackConfig): LoadedConfig {
+/**
+ * Validates raw config. Throws ConfigError listing every problem. `stack` names the stack: a lab
+ * stack derives its network, addresses and ports from it (components/lab/slots.ts).
+ */
+export function validateConfig(raw: RawStackConfig, stack?: StackIdentity): LoadedConfig {
   const issues: ConfigIssue[] = [];
-  const plain: Record<string, unknown> = {};
+  let plain: Record<string, unknown> = {};
   const secretsPresent = new Set<string>();
   const schemaKeys = Object.keys(stackSchema.shape);
 
@@ -66,6 +70,12 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
   }
 
   issues.push(...controlCharIssues(plain));
+  // Before the schema and the cross-key rules: they check the derived values like written ones.
+  const derivation: ConfigIssue[] = [];
+  plain = deriveLabValues(plain, stack, (i) => derivation.push(i));
+  issues.push(...derivation);
+  // Without the stack's name nothing of a lab stack can be checked: say that alone.
+  if (derivation.some((i) => i.path === "lab")) throw new ConfigError(dedupe(issues));
   const parsed = stackSchema.safeParse(plain);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(zodIssue));
   issues.push(...crossKeyIssues(plain, secretsPresent));
@@ -79,6 +89,13 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
     secrets[key as SecretKey] = value === UNKNOWN_SECRET ? pulumi.secret(pulumi.unknown as unknown as string) : pulumi.secret(value);
   }
   return { config: parsed.data, secrets };
+}
+
+/** The running stack's name (under the CLI or mocks); undefined outside the Pulumi runtime. */
+function runtimeStack(): StackIdentity | undefined {
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  return project && stack ? { project, stack } : undefined;
 }
 
 /**
@@ -112,7 +129,7 @@ export function readRuntimeConfig(): RawStackConfig {
 
 /** The stack's validated config: what index.ts composes from. */
 export function loadStackConfig(): LoadedConfig {
-  return validateConfig(readRuntimeConfig());
+  return validateConfig(readRuntimeConfig(), runtimeStack());
 }
 
 /**

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { OS_IDS } from "./platforms";
 import { VERSION_PATTERN } from "../gitlab/upgrade";
+import { LAB_SLOTS } from "../lab/slots";
 
 /**
  * Host roles. drbd: a node of the replicated volume with its own disk (GitLab runs where the
@@ -408,10 +409,15 @@ export const labSchema = z.strictObject({
   image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, "expected a Docker repository name").default("gitlab-ha-lab-host"),
   /** Docker engine that runs the lab hosts. */
   dockerHost: z.string().regex(/^(unix|tcp|ssh):\/\//, "expected unix://, tcp:// or ssh://").default("unix:///var/run/docker.sock"),
-  /** Lab network: every host's `address` must lie in `subnet`. */
+  /**
+   * Lab network: every host's `address` must lie in `subnet`. Derived from the stack's slot when
+   * unset (components/lab/slots.ts), as are the hosts' addresses and SSH ports.
+   */
   network: z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a Docker network name"), subnet: cidr }),
   /** Address the hosts' SSH ports are published on (each host's `ssh.port`). */
   sshBindAddress: ipAddress.default("127.0.0.1"),
+  /** Overrides the slot derived from `<project>/<stack>`, when two lab stacks' names derive the same one. */
+  slot: z.number().int("expected a whole number").min(0, `expected a slot from 0 to ${LAB_SLOTS - 1}`).max(LAB_SLOTS - 1, `expected a slot from 0 to ${LAB_SLOTS - 1}`).optional(),
 });
 
 /** Non-secret keys, each a Pulumi config key `gitlab-ha:<key>`. */

@@ -67,6 +67,8 @@ async function main(): Promise<void> {
     const report = await applyStack(o);
     const changed = report.ran.filter((s) => s.changes.length > 0).length;
     log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${report.ran.length} steps ran (${changed} changed something), ${report.skipped.length} unchanged`);
+    // Ports are derived from the stack name (components/lab/slots.ts): say where the hosts are.
+    for (const line of (report.evaluation.outputs.lab as { ssh?: string[] } | undefined)?.ssh ?? []) log(line);
   } else {
     await destroyStack(o);
     log("destroyed");

@@ -87,7 +87,7 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
     assert.match(await sh("gitlab", "journalctl -u gitlab-backup.service --no-pager | tail -5"), /not the active node, nothing to do/);
     assert.equal(await sh("gitlab", "systemctl show -p Result --value gitlab-backup.service"), "success");
     // Stand-in config files where the container's /etc/gitlab lives on this node.
-    const etc = "/var/tmp/gitlab-ha-lab/etc/gitlab";
+    const etc = `${String(CONFIG.gitlab.volumeRoot)}/etc/gitlab`;
     await sh("gitlab", `mkdir -p ${etc}/ssl && echo "external_url 'x'" > ${etc}/gitlab.rb && echo '{}' > ${etc}/gitlab-secrets.json && echo k > ${etc}/ssh_host_ed25519_key && echo c > ${etc}/ssl/x.crt`);
     await sh("gitlab", "systemctl start gitlab-config-backup.service");
     const listing = await sh("gitlab", "f=$(ls /var/backups/gitlab-ha/config/gitlab-config-*.tar | head -1); stat -c %a \"$f\"; tar -tf \"$f\" | sort");

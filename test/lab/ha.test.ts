@@ -7,9 +7,11 @@ import { StepError } from "../../components/offline/apply";
 import { drbdSchema } from "../../components/config/schema";
 import { renderGlobalCommon } from "../../components/drbd/render";
 import { recover, RecoveryRefused } from "../../components/sentinel/recover";
-import { address, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
+import { address, CONFIG, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
 
 const IMG = "/var/lib/gitlab-ha-lab/disks/vdb1.img";
+/** GitLab's published HTTP port: the lab stack's own (derived from its name, components/lab/slots.ts). */
+const HTTP = CONFIG.gitlab.ports.http;
 const changesOf = (r: Awaited<ReturnType<typeof converge>>) => r.ran.flatMap((s) => s.changes.map((c) => `${s.host ?? "-"}: ${c}`));
 /** Connects from one lab host to another's port: "open" or "refused". */
 const probe = async (from: string, to: string, port: number) =>
@@ -27,20 +29,20 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
 
   it("opens each port to exactly the hosts its role declares", async () => {
     // Listeners standing in for DRBD, the sentinel and GitLab's published web port (none run in the lab).
-    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
-    await waitFor("listeners", 10, async () => ((await sh("gitlab", "ss -ltn | grep -c ':7789 \\|:7980 \\|:1980 '")) === "3" ? true : undefined));
+    for (const port of [7789, 7980, HTTP]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
+    await waitFor("listeners", 10, async () => ((await sh("gitlab", `ss -ltn | grep -c ':7789 \\|:7980 \\|:${HTTP} '`)) === "3" ? true : undefined));
     assert.equal(await probe("gitlab2", "gitlab", 7789), "open", "DRBD from a DRBD peer");
     assert.equal(await probe("witness", "gitlab", 7789), "open", "DRBD from the tiebreaker");
     assert.equal(await probe("pgsql", "gitlab", 7789), "refused", "DRBD from a database host");
     assert.equal(await probe("gitlab2", "gitlab", 7980), "open", "sentinel from a peer");
     assert.equal(await probe("pgsq2", "gitlab", 7980), "refused", "sentinel from a non-peer");
     assert.equal(await probe("witness", "gitlab", 7980), "refused", "sentinel only between data nodes, not from the tiebreaker");
-    assert.equal(await probe("pgsql", "gitlab", 1980), "open", "GitLab HTTP (the lab's published port) from anyone");
+    assert.equal(await probe("pgsql", "gitlab", HTTP), "open", "GitLab HTTP (the lab's published port) from anyone");
     assert.equal(await probe("gitlab2", "pgsql", 5432), "open", "PostgreSQL from a GitLab host");
     assert.equal(await probe("pgsq2", "pgsql", 5432), "open", "PostgreSQL from the standby");
     assert.equal(await probe("witness", "pgsql", 5432), "refused", "PostgreSQL from an unrelated host");
     assert.equal(await probe("gitlab", "pgsql", 22), "refused", "SSH only from the admin network");
-    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemctl stop probe-${port}`);
+    for (const port of [7789, 7980, HTTP]) await sh("gitlab", `systemctl stop probe-${port}`);
   });
 
   it("leaves iptables-save identical on a second run", async () => {

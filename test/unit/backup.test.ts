@@ -50,11 +50,11 @@ describe("copy to the standby site", () => {
     const e = await evaluateStack("lab", {
       overrides: {
         hosts: [
-          { name: "pgsql", address: "172.31.229.11", roles: ["postgres-primary"], ssh: { port: 15422 } },
-          { name: "gl", address: "172.31.229.13", roles: ["gitlab"], ssh: { port: 19422 } },
+          { name: "pgsql", roles: ["postgres-primary"] },
+          { name: "gl", roles: ["gitlab"] },
         ],
         drbd: {},
-        gitlab: { version: "17.11.7", externalUrl: "http://gitlab.lab.test", image: "x/stand-in", backup: { rsync: { target: "backup@10.228.130.61:/srv/git-data", sshKeyFile: "/root/.ssh/id_rsync", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv4" } } },
+        gitlab: { version: "17.11.7", externalUrl: "http://gitlab.lab.test", image: "x/stand-in", volumeRoot: "/srv/gitlab", backup: { rsync: { target: "backup@10.228.130.61:/srv/git-data", sshKeyFile: "/root/.ssh/id_rsync", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv4" } } },
       },
     });
     assert.match(String(byName(e, "backup-gl-rsync-service").display.content), /^ExecStart=\/usr\/local\/sbin\/gitlab-ha-offsite-copy$/m);

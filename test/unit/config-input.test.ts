@@ -49,7 +49,7 @@ function fixture(): { values: Values; secretKeys: Set<string> } {
 
 function issuesOf(values: Values, secretKeys = new Set<string>()): ConfigIssue[] {
   try {
-    validateConfig({ values, secretKeys });
+    validateConfig({ values, secretKeys }, { project: "gitlab-ha", stack: "lab" });
   } catch (e) {
     assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
     return [...e.issues];
@@ -130,7 +130,8 @@ describe("lab hosts' SSH ports", () => {
     const raw = rawConfig(file.config, (k) => file.secretKeys.includes(k));
     const values = structuredClone(raw.values) as Values;
     const hosts = values.hosts as Values[];
-    hosts[3] = { ...hosts[3], ssh: { port: (hosts[1]!.ssh as Values).port } };
+    hosts[1] = { ...hosts[1], ssh: { port: 2201 } };
+    hosts[3] = { ...hosts[3], ssh: { port: 2201 } };
     const issues = issuesOf(values, new Set(raw.secretKeys));
     assert.ok(issues.some((i) => i.path === "hosts[3].ssh.port" && /already published for hosts\[1\]/.test(i.message)), JSON.stringify(issues));
   });

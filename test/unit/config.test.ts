@@ -21,7 +21,7 @@ const base = (): Values => ({
   gitlab: { version: "17.11.7", externalUrl: "https://gitlab.example.com" },
 });
 
-const validate = (values: Values, secretKeys: string[] = []) => validateConfig({ values, secretKeys: new Set(secretKeys) });
+const validate = (values: Values, secretKeys: string[] = []) => validateConfig({ values, secretKeys: new Set(secretKeys) }, { project: "gitlab-ha", stack: "unit" });
 
 function issuesOf(values: Values, secretKeys: string[] = []): ConfigIssue[] {
   try {
@@ -64,7 +64,7 @@ describe("stack config", () => {
   for (const stack of ["prod", "lab"]) {
     it(`accepts the repository's ${stack} stack as the CLI would pass it`, () => {
       const file = readStackFile(ROOT, stack);
-      const { config } = validateConfig(rawConfig(file.config, (k) => file.secretKeys.includes(k)));
+      const { config } = validateConfig(rawConfig(file.config, (k) => file.secretKeys.includes(k)), { project: file.project, stack });
       assert.ok(config.hosts.some((h) => h.roles.includes("postgres-primary")));
       assert.ok(config.hosts.some((h) => h.roles.includes("postgres-standby")));
       assert.equal(config.lab !== undefined, stack === "lab");
@@ -165,7 +165,6 @@ describe("stack config", () => {
     const lab = { ...base(), lab: { network: { name: "n", subnet: "10.0.0.0/24" } } };
     const issues = issuesOf(lab);
     assertIssue(issues, "ssh.agent", /lab stack/);
-    assertIssue(issues, "hosts[0].ssh.port", /published SSH port/);
     const outside = withHost(0, { address: "10.9.0.1", ssh: { port: 2201 } });
     outside.lab = { network: { name: "n", subnet: "10.0.0.0/24" } };
     outside.ssh = { privateKeyFile: "k" };

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { SECRET } from "../../components/offline/evaluate";
 import { renderOmnibusConfig } from "../../components/gitlab/omnibus";
 import { extensionsFor, minPostgresFor, upgradePath } from "../../components/gitlab/upgrade";
-import { byName, evaluateStack, rubySettings } from "../helpers";
+import { byName, evaluateStack, rubySettings, stackConfigOf } from "../helpers";
 
 const omnibusOf = (e: Awaited<ReturnType<typeof evaluateStack>>, node: string) =>
   String((byName(e, `gitlab-${node}-container`).values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
@@ -75,11 +75,12 @@ describe("GitLab containers", () => {
     assert.match(String(byName(e, "failover-10-228-130-58-enable").display.create), /GITLAB_UNIT=gitlab-container\.service/);
   });
 
-  it("use the runbook's lab port mapping and a named stand-in image in the lab", async () => {
+  it("use the lab stack's own ports (its slot's, components/lab/slots.ts) and a named stand-in image in the lab", async () => {
     const e = await evaluateStack("lab");
     const c = byName(e, "gitlab-gitlab-container");
     assert.equal(c.values.image, "gitlab-ha-lab/gitlab-stand-in:17.11.7-ce.0");
-    assert.deepEqual(c.values.ports, [{ internal: 80, external: 1980 }, { internal: 443, external: 1443 }, { internal: 22, external: 1922 }]);
+    const { http, https, ssh } = stackConfigOf("lab").gitlab.ports;
+    assert.deepEqual(c.values.ports, [{ internal: 80, external: http }, { internal: 443, external: https }, { internal: 22, external: ssh }]);
     assert.equal(byName(e, "gitlab-gitlab-engine").values.host, "unix:///var/run/docker.sock");
     assert.match(String(byName(e, "lab-gitlab-stand-in").values.create), /docker tag gitlab-ha-lab-host:\w+ gitlab-ha-lab\/gitlab-stand-in:17\.11\.7-ce\.0/);
   });

@@ -14,7 +14,7 @@ import { byName, evaluateStack, ROOT } from "../helpers";
 
 const stackConfig = (stack: string) => {
   const f = readStackFile(ROOT, stack);
-  return validateConfig(rawConfig(f.config, (k) => f.secretKeys.includes(k))).config;
+  return validateConfig(rawConfig(f.config, (k) => f.secretKeys.includes(k)), { project: f.project, stack }).config;
 };
 
 describe("DRBD renderers", () => {
@@ -47,25 +47,28 @@ describe("DRBD renderers", () => {
 
 describe("firewall rules from roles", () => {
   const lab = stackConfig("lab");
+  // Addresses and GitLab's ports are derived from the stack name (components/lab/slots.ts).
+  const a = (h: string) => lab.hosts.find((x) => x.name === h)!.address;
+  const gw = lab.firewall.adminNetworks[0];
   const rulesOf = (name: string) =>
     firewallRules(lab, lab.hosts.find((h) => h.name === name)!).map((r) => `${r.ports.join(",")} <- ${r.sources.join(" ")}`);
 
   it("opens PostgreSQL to database peers and GitLab hosts only, SSH to admins only", () => {
     assert.deepEqual(rulesOf("pgsql"), [
-      "22 <- 172.31.229.1/32",
-      "5432 <- 172.31.229.12",
-      "5432 <- 172.31.229.13 172.31.229.14",
+      `22 <- ${gw}`,
+      `5432 <- ${a("pgsq2")}`,
+      `5432 <- ${a("gitlab")} ${a("gitlab2")}`,
     ]);
   });
 
   it("opens DRBD to DRBD peers, the sentinel to the other data node, GitLab to its clients", () => {
     assert.deepEqual(rulesOf("gitlab"), [
-      "22 <- 172.31.229.1/32",
-      "1980,1443,1922 <- 0.0.0.0/0 ::/0",
-      "7789 <- 172.31.229.14 172.31.229.15",
-      "7980 <- 172.31.229.14",
+      `22 <- ${gw}`,
+      `${lab.gitlab.ports.http},${lab.gitlab.ports.https},${lab.gitlab.ports.ssh} <- 0.0.0.0/0 ::/0`,
+      `7789 <- ${a("gitlab2")} ${a("witness")}`,
+      `7980 <- ${a("gitlab2")}`,
     ]);
-    assert.deepEqual(rulesOf("witness"), ["22 <- 172.31.229.1/32", "7789 <- 172.31.229.13 172.31.229.14"]);
+    assert.deepEqual(rulesOf("witness"), [`22 <- ${gw}`, `7789 <- ${a("gitlab")} ${a("gitlab2")}`]);
   });
 });
 

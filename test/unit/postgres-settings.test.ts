@@ -12,6 +12,7 @@ import { crossKeyIssues } from "../../components/config/rules";
 import { renderScript } from "../../components/host/script";
 import { run } from "../../components/offline/run";
 import { bundledPostgresFor } from "../../components/postgres/gitlab-pg-clients";
+import { deriveLabValues } from "../../components/lab/slots";
 import { requiredConnections } from "../../components/postgres/sizing";
 import { readStackFile } from "../../components/offline/stack-file";
 import { byName, evaluateStack, ROOT, rubySettings } from "../helpers";
@@ -90,7 +91,8 @@ describe("PostgreSQL sized for GitLab", () => {
     assert.equal(settingsOf(conf).get("max_connections"), "900");
     assert.equal(settingsOf(conf).get("statement_timeout"), "'30s'");
 
-    const input = { ...cfg, postgres: { ...pg, settings: { max_connections: 200 } } } as Record<string, unknown>;
+    // As the loader hands it to the rules: with the lab stack's derived addresses and ports.
+    const input = deriveLabValues({ ...cfg, postgres: { ...pg, settings: { max_connections: 200 } } }, { project: "gitlab-ha", stack: "lab" }, () => undefined);
     const issues = crossKeyIssues(input, new Set());
     const mine = issues.find((i) => i.path === "postgres.settings.max_connections");
     assert.ok(mine, JSON.stringify(issues));
