@@ -236,7 +236,7 @@ GITLAB_HA_SCRIPT
 # [6] drbd-gitlab-check
 #     after: drbd-gitlab-global-write, drbd-gitlab-res-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
-#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","ea842e201c1a8d01f6a0d3064432d1ec571c355c9f31c7ed3d39206ed615da41"]
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
@@ -1297,7 +1297,7 @@ GITLAB_HA_SCRIPT
 # [25] firewall-gitlab-apply
 #     after: firewall-gitlab-rules-write, firewall-gitlab-rules6-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
-#     re-run when changed: ["9d856d0cfc3590e087b82d5f390bee567dbf13a7a2c4309bf6c981757350b434","67005805d4c52cee220197a6f496f4afee5d0aab253c6a9c6222a5ed1e3e436c"]
+#     re-run when changed: ["9314cce35ff48ec104fbf2b3e5f10fb6d22882e0e06b57466d2d8ec3d478d97d","fa8c1fe0d2324aac878d360371b6ef438f8887620fb61a2eaaea1a32da0bf1c3"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
@@ -1308,7 +1308,7 @@ CHAIN=GITLAB-HA-INPUT
 DOCKER_CHAIN=GITLAB-HA-DOCKER
 PERSIST_FILE=/etc/iptables/rules.v4
 PERSIST_FILE6=/etc/iptables/rules.v6
-SSH_SOURCES=(172.31.229.1/32)
+SSH_SOURCES=(172.31.88.1/32)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing

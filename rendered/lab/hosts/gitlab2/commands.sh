@@ -236,7 +236,7 @@ GITLAB_HA_SCRIPT
 # [6] drbd-gitlab2-check
 #     after: drbd-gitlab2-global-write, drbd-gitlab2-res-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","ea842e201c1a8d01f6a0d3064432d1ec571c355c9f31c7ed3d39206ed615da41"]
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
@@ -1297,7 +1297,7 @@ GITLAB_HA_SCRIPT
 # [25] firewall-gitlab2-apply
 #     after: firewall-gitlab2-rules-write, firewall-gitlab2-rules6-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["70e642e1990683f321fd49e64643666deb3356c468fd4fb6d34c2dd580ee8bab","d5585059eda855fd5930e6ae63deb49744f2d5b7d74cc52e7a1129c7ec3e1d99"]
+#     re-run when changed: ["47343dd4e30a5d79946bd31ae08219900df9e30dfc88eed320f33a31d0edd70f","395d48b73829c3ff708c3e2c971cafb04b791a9078426d9281fb7d7bb2b0cb1c"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
@@ -1308,7 +1308,7 @@ CHAIN=GITLAB-HA-INPUT
 DOCKER_CHAIN=GITLAB-HA-DOCKER
 PERSIST_FILE=/etc/iptables/rules.v4
 PERSIST_FILE6=/etc/iptables/rules.v6
-SSH_SOURCES=(172.31.229.1/32)
+SSH_SOURCES=(172.31.88.1/32)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing

@@ -153,7 +153,7 @@ GITLAB_HA_SCRIPT
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: build the standby pgsq2 from 172.31.229.11 unless it is one already
+# gitlab-ha: build the standby pgsq2 from 172.31.88.11 unless it is one already
 # host: pgsq2
 OS_FAMILY=apt
 PG_VERSION=15
@@ -164,7 +164,7 @@ CONF_DIR=/etc/postgresql/15/main
 SERVICE=postgresql@15-main
 MANAGED_CONF=/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf
 HOST_NAME=pgsq2
-PRIMARY_HOST=172.31.229.11
+PRIMARY_HOST=172.31.88.11
 PRIMARY_PORT=5432
 REPLICATION_USER=backup
 SLOT=gitlab_ha_pgsq2
@@ -352,7 +352,7 @@ GITLAB_HA_SCRIPT
 # [6] postgres-pgsq2-service
 #     after: lab-pgsq2, postgres-pgsq2-conf-write, postgres-pgsq2-hba-write
 #     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","b5f2122b9d3a788b8864bf91dbfd5657bfb970ba03f48222179697439b7bbc90"]
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","2e9427ac49ec1d52f875fbb8f0a2de4c844f6fa21b06d01937bbc9961008a31d"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: run postgresql@15-main on pgsq2 with its current configuration
@@ -430,15 +430,15 @@ GITLAB_HA_SCRIPT
 # [7] postgres-pgsq2-streaming
 #     after: lab-pgsq2, postgres-pgsq2-service
 #     stdin: none
-#     re-run when changed: ["fcad176031b07616bf923ebace34d0bb8d943c06c78a4081ed1107353d6f8c7e",""]
+#     re-run when changed: ["db4a811b6a43e5e9c35193b9f20486afcf414fe8d6a5283ee822324c3aceee61",""]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: wait until pgsq2 streams from 172.31.229.11
+# gitlab-ha: wait until pgsq2 streams from 172.31.88.11
 # host: pgsq2
 PG_PORT=5432
 BINDIR=/usr/lib/postgresql/15/bin
 HOST_NAME=pgsq2
-PRIMARY_HOST=172.31.229.11
+PRIMARY_HOST=172.31.88.11
 PRIMARY_PORT=5432
 REPLICATION_USER=backup
 SLOT=gitlab_ha_pgsq2
@@ -663,7 +663,7 @@ GITLAB_HA_SCRIPT
 # [11] firewall-pgsq2-apply
 #     after: firewall-pgsq2-rules-write, firewall-pgsq2-rules6-write, lab-pgsq2
 #     stdin: none
-#     re-run when changed: ["94aaf4b95a36c89612e24b39ee992c0380e1c6e6e47555ea5653f1026be6fcf2","69d991f9ec579b5918f6acfa7a96d7c1cb6511d791b4b51ff3aea9169c2db582"]
+#     re-run when changed: ["9a3a50d8cc6e6693d40a4662bf870d964c1436544036b063691b403e9bd1ecdd","69d991f9ec579b5918f6acfa7a96d7c1cb6511d791b4b51ff3aea9169c2db582"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
@@ -674,7 +674,7 @@ CHAIN=GITLAB-HA-INPUT
 DOCKER_CHAIN=GITLAB-HA-DOCKER
 PERSIST_FILE=/etc/iptables/rules.v4
 PERSIST_FILE6=/etc/iptables/rules.v6
-SSH_SOURCES=(172.31.229.1/32)
+SSH_SOURCES=(172.31.88.1/32)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing

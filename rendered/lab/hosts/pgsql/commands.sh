@@ -233,7 +233,7 @@ GITLAB_HA_SCRIPT
 # [5] postgres-pgsql-service
 #     after: lab-pgsql, postgres-pgsql-conf-write, postgres-pgsql-hba-write
 #     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","b5f2122b9d3a788b8864bf91dbfd5657bfb970ba03f48222179697439b7bbc90"]
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","2e9427ac49ec1d52f875fbb8f0a2de4c844f6fa21b06d01937bbc9961008a31d"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: run postgresql@15-main on pgsql with its current configuration
@@ -585,7 +585,7 @@ GITLAB_HA_SCRIPT
 # [10] firewall-pgsql-apply
 #     after: firewall-pgsql-rules-write, firewall-pgsql-rules6-write, lab-pgsql
 #     stdin: none
-#     re-run when changed: ["fae90ee37c8e941947e5088533067ea9c6e3d86a11982d97e8e28c303364c9e3","efb655ea847a600caf540ae297024bbcd9ac314d91a6097e693098b1e3a9932b"]
+#     re-run when changed: ["cb83d21a3e8bfc4398c8316595e690349375cd3e07b196884edcadf319c8d26e","efb655ea847a600caf540ae297024bbcd9ac314d91a6097e693098b1e3a9932b"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
@@ -596,7 +596,7 @@ CHAIN=GITLAB-HA-INPUT
 DOCKER_CHAIN=GITLAB-HA-DOCKER
 PERSIST_FILE=/etc/iptables/rules.v4
 PERSIST_FILE6=/etc/iptables/rules.v6
-SSH_SOURCES=(172.31.229.1/32)
+SSH_SOURCES=(172.31.88.1/32)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing

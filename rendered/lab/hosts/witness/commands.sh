@@ -159,7 +159,7 @@ GITLAB_HA_SCRIPT
 # [4] drbd-witness-check
 #     after: drbd-witness-global-write, drbd-witness-res-write, lab-witness
 #     stdin: none
-#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","ea842e201c1a8d01f6a0d3064432d1ec571c355c9f31c7ed3d39206ed615da41"]
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
@@ -469,7 +469,7 @@ GITLAB_HA_SCRIPT
 # [10] firewall-witness-apply
 #     after: firewall-witness-rules-write, firewall-witness-rules6-write, lab-witness
 #     stdin: none
-#     re-run when changed: ["1a285e57bc95d7bec8c9460bb8710369ffb7fc4507d0e094f2e53ec684eb536b","9015ad7c23abc576b09e9d8279b5a84fbfe5186bfdcf2b4e2fc72940ca2c3f56"]
+#     re-run when changed: ["d59b133a881727185b22558093c4e8b06a8089a449a948631a0811804e753712","9015ad7c23abc576b09e9d8279b5a84fbfe5186bfdcf2b4e2fc72940ca2c3f56"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
@@ -480,7 +480,7 @@ CHAIN=GITLAB-HA-INPUT
 DOCKER_CHAIN=GITLAB-HA-DOCKER
 PERSIST_FILE=/etc/iptables/rules.v4
 PERSIST_FILE6=/etc/iptables/rules.v6
-SSH_SOURCES=(172.31.229.1/32)
+SSH_SOURCES=(172.31.88.1/32)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
