@@ -15,6 +15,8 @@ import { LabStandIns } from "./components/lab/stand-ins";
 import { PostgresCluster } from "./components/postgres/cluster";
 import { gitlabStartStep, type GitlabWriter } from "./components/postgres/switchover";
 
+const labGitlabContainer = (stack: string, host: string) => `${pulumi.getProject()}-${stack}-${host}-gitlab`;
+
 export = async () => {
   const { config, secrets } = loadStackConfig();
   const stack = pulumi.getStack();
@@ -29,6 +31,9 @@ export = async () => {
         hosts: config.hosts,
         sshPrivateKey: sshPrivateKey!,
         prefix: `${pulumi.getProject()}-${stack}`,
+        stack,
+        publishedPorts: config.hosts.some((h) => h.roles.includes("gitlab")) ? [g.ports.http, g.ports.https, g.ports.ssh] : [],
+        ownContainers: config.hosts.filter((h) => h.roles.includes("gitlab")).map((h) => labGitlabContainer(stack, h.name)),
         ...(config.hosts.some((h) => h.roles.includes("gitlab")) ? { gitlabStandIn: gitlabImageOf(g) } : {}),
       })
     : undefined;
@@ -50,7 +55,7 @@ export = async () => {
   const withRole = (role: Role) => hostsWith(role).map((h) => targets.get(h.name)!);
 
   const [primary] = withRole("postgres-primary");
-  const containerNameOf = (h: HostConfig) => (lab ? `${pulumi.getProject()}-${stack}-${h.name}-gitlab` : "gitlab");
+  const containerNameOf = (h: HostConfig) => (lab ? labGitlabContainer(stack, h.name) : "gitlab");
   // GitLab's writes stop while the database primary moves: through the failover engine's unit on
   // DRBD nodes, the container elsewhere.
   const gitlabWriters: GitlabWriter[] = withRole("gitlab").map((host) => ({
@@ -66,8 +71,10 @@ export = async () => {
         standbys: withRole("postgres-standby"),
         gitlabHosts: withRole("gitlab"),
         gitlabWriters,
+        gitlab: config.gitlab,
         ...(secrets.postgresReplicationPassword ? { replicationPassword: secrets.postgresReplicationPassword } : {}),
         ...(secrets.postgresGitlabPassword ? { gitlabPassword: secrets.postgresGitlabPassword } : {}),
+        protectPasswords: !lab,
       })
     : undefined;
 
@@ -97,6 +104,7 @@ export = async () => {
       startedByFailover: onDrbd,
       containerName,
       volumeRoot,
+      engineIsLocal: lab !== undefined,
       after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
     });
     new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });
@@ -111,6 +119,7 @@ export = async () => {
       mine: config.runners.runners.filter((r) => r.host === host.name),
       ...(g.externalUrl ? { defaultUrl: g.externalUrl } : {}),
       ...(secrets.runnerTokens ? { tokens: secrets.runnerTokens } : {}),
+      ...(g.version ? { gitlabVersion: g.version } : {}),
       engine: dockerEngine(config, host.config),
     });
   }

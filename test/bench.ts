@@ -2,8 +2,12 @@
 // Targets (issue "Foundation"): render of prod < 2 s, render peak memory < 300 MB, lab from
 // started hosts to a streaming standby < 60 s, converge with nothing changed < 10 s.
 // Figures only: no threshold fails here; the lab figures need the machine set up (.ci/setup).
+// Engine (issue 8): BENCH_ENGINE_COLD=1 also times a build from empty Go caches (minutes).
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { findEngine } from "../components/offline/engine";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
 
@@ -35,8 +39,35 @@ function unitTestSeconds(): number {
   return (Date.now() - t0) / 1000;
 }
 
+/** One run of the engine build script with the given cache and Go caches; wall seconds. */
+function engineBuild(env: NodeJS.ProcessEnv): number {
+  const t0 = Date.now();
+  const r = spawnSync("bash", [path.join(ROOT, ".ci/engine/build")], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`engine build failed:\n${r.stderr.slice(-2000)}`);
+  return (Date.now() - t0) / 1000;
+}
+
+function engineRows(rows: [string, string, string][]): void {
+  rows.push(["engine build, binaries cached", `${engineBuild({}).toFixed(1)} s`, ""]);
+  // A new binary cache, Go's module and build caches kept: what a version bump of the project costs.
+  const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bench-"));
+  rows.push(["engine build, Go caches warm", `${engineBuild({ GITLAB_HA_ENGINE_CACHE: fresh }).toFixed(1)} s`, ""]);
+  if (process.env.BENCH_ENGINE_COLD === "1") {
+    // Everything from nothing, as on a fresh machine (downloads every module again): minutes.
+    const gocache = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bench-go-"));
+    const env = { GITLAB_HA_ENGINE_CACHE: path.join(gocache, "engine"), GOCACHE: path.join(gocache, "build"), GOMODCACHE: path.join(gocache, "mod") };
+    rows.push(["engine build, cold", `${engineBuild(env).toFixed(0)} s`, ""]);
+    spawnSync("chmod", ["-R", "u+w", gocache]);
+    fs.rmSync(gocache, { recursive: true, force: true });
+  }
+  fs.rmSync(fresh, { recursive: true, force: true });
+  const engine = findEngine();
+  if (engine.kind === "none") rows.push(["lab pulumi up / no-op up / prod preview", "not measurable", engine.reason.slice(0, 60) + "..."]);
+}
+
 async function main(): Promise<void> {
   const rows: [string, string, string][] = [];
+  if (process.env.BENCH_SKIP_ENGINE !== "1") engineRows(rows);
   for (const stack of ["prod", "lab"]) {
     const runs = Array.from({ length: RUNS }, () => renderOnce(stack));
     rows.push([`render ${stack} (wall, fresh process)`, `${median(runs.map((r) => r.seconds)).toFixed(2)} s`, stack === "prod" ? "< 2 s" : ""]);

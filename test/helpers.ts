@@ -3,15 +3,17 @@ import { execFileSync } from "node:child_process";
 import { projectRoot } from "../components/host/assets";
 import { evaluateProgram, Evaluation, EvaluatedResource } from "../components/offline/evaluate";
 import { readStackFile } from "../components/offline/stack-file";
+import { rawConfig, validateConfig } from "../components/config/load";
+import type { StackConfig } from "../components/config/schema";
 
 export const ROOT = projectRoot();
 
 export async function evaluateStack(
   stackFile: string,
-  o: { overrides?: Record<string, unknown>; preview?: boolean; computed?: (type: string, name: string) => Record<string, unknown> } = {},
+  o: { overrides?: Record<string, unknown>; preview?: boolean; computed?: (type: string, name: string) => Record<string, unknown>; stack?: string } = {},
 ): Promise<Evaluation> {
   const file = readStackFile(ROOT, stackFile, o.overrides);
-  return evaluateProgram({ ...file, projectDir: ROOT, preview: o.preview ?? true, ...(o.computed ? { computed: o.computed } : {}) });
+  return evaluateProgram({ ...file, stack: o.stack ?? file.stack, projectDir: ROOT, preview: o.preview ?? true, ...(o.computed ? { computed: o.computed } : {}) });
 }
 
 export const byName = (e: Evaluation, name: string): EvaluatedResource => {
@@ -45,8 +47,24 @@ export function rubySettings(config: string, files: Record<string, string> = {})
     def external_url(u) = (S["external_url"] = u)
     def postgresql = S["postgresql"]
     def gitlab_rails = S["gitlab_rails"]
+    def letsencrypt = S["letsencrypt"]
+    def nginx = S["nginx"]
+    def puma = S["puma"]
+    def sidekiq = S["sidekiq"]
     eval(STDIN.read)
     puts JSON.generate(S)`;
   return JSON.parse(execFileSync("ruby", ["-e", program], { input: config, encoding: "utf8" })) as Record<string, unknown>;
 }
 
+
+/**
+ * A stack file's validated config as the program sees it under the stack name `stack` (lab
+ * stacks derive their network, addresses and ports from it: components/lab/slots.ts).
+ */
+export function stackConfigOf(stackFile: string, stack = stackFile, overrides?: Record<string, unknown>): StackConfig {
+  const f = readStackFile(ROOT, stackFile, overrides);
+  return validateConfig(rawConfig(f.config, (k) => f.secretKeys.includes(k)), { project: f.project, stack }).config;
+}
+
+/** A lab host's derived address in a stack made from Pulumi.lab.yaml. */
+export const labAddress = (host: string, stack = "lab"): string => stackConfigOf("lab", stack).hosts.find((h) => h.name === host)!.address;

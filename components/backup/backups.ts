@@ -1,12 +1,22 @@
-// Scheduled backups on a GitLab node: gitlab-backup in the container, the config files beside
-// it, and (external-database mode without DRBD) the rsync of the git data to the standby site.
+// Scheduled backups on a GitLab node: gitlab-backup in the container, the archive of /etc/gitlab
+// beside it (off the DRBD volume), and, when configured, the copy of both to another host.
 import * as pulumi from "@pulumi/pulumi";
 import type { GitlabConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import { renderScript } from "../host/script";
 import type { HostTarget } from "../host/target";
-import { renderBackupService, renderConfigBackupService, renderRsyncService, renderTimer } from "./render";
+import {
+  BACKUP_LOCK,
+  backupArgs,
+  knownHostsLine,
+  OFFSITE_KNOWN_HOSTS,
+  PROGRAMS,
+  renderBackupService,
+  renderConfigBackupService,
+  renderOffsiteService,
+  renderTimer,
+} from "./render";
 
 export interface GitlabBackupsArgs {
   readonly host: HostTarget;
@@ -15,12 +25,13 @@ export interface GitlabBackupsArgs {
   readonly container: string;
   /** Host directory under which the container's /etc/gitlab and /var/opt/gitlab live. */
   readonly volumeRoot: string;
-  /** rsync applies to nodes without DRBD (the volume replicates itself otherwise). */
+  /** The node is a DRBD node (its volume root is on the replicated volume). */
   readonly onDrbd: boolean;
   readonly after: readonly pulumi.Resource[];
 }
 
-export const configBackupDir = (volumeRoot: string) => `${volumeRoot}/config-backups`;
+/** Host directory of GitLab's archives: backup.path is inside the container's /var/opt/gitlab volume. */
+export const archiveDir = (volumeRoot: string, b: GitlabConfig["backup"]) => `${volumeRoot}${b.path}`;
 
 export class GitlabBackups extends pulumi.ComponentResource {
   constructor(name: string, args: GitlabBackupsArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -28,24 +39,40 @@ export class GitlabBackups extends pulumi.ComponentResource {
     const b = args.gitlab.backup;
     const file = (suffix: string, path: string, content: string, mode = "0644") =>
       new HostFile(`${name}-${suffix}`, { host: args.host, path, content, mode, owner: "root", group: "root", createDirectory: true }, { parent: this, dependsOn: [...args.after] });
-    const configScript = renderScript({
-      description: "archive gitlab.rb and gitlab-secrets.json",
-      host: args.host.name,
-      vars: { CONFIG_DIR: `${args.volumeRoot}/etc/gitlab`, BACKUP_DIR: configBackupDir(args.volumeRoot), KEEP_SECONDS: b.keepTime },
-      bodies: ["components/backup/scripts/config-backup.sh"],
-    });
+    const program = (description: string, vars: Record<string, string | number | string[]>, body: string) =>
+      `#!/usr/bin/env bash\n${renderScript({ description, host: args.host.name, vars, bodies: [`components/backup/scripts/${body}`] })}`;
+
     const files = [
-      file("config-backup-script", "/usr/local/sbin/gitlab-ha-config-backup", `#!/usr/bin/env bash\n${configScript}`, "0755"),
-      file("backup-service", "/etc/systemd/system/gitlab-backup.service", renderBackupService(args.container, b)),
+      file("backup-script", PROGRAMS.backup, program("gitlab-backup create where the container runs", { CONTAINER: args.container, LOCK: BACKUP_LOCK, BACKUP_ARGS: backupArgs(b) }, "backup.sh"), "0755"),
+      file(
+        "config-backup-script",
+        PROGRAMS.configBackup,
+        program("archive /etc/gitlab", { CONFIG_DIR: `${args.volumeRoot}/etc/gitlab`, BACKUP_DIR: b.configDirectory, KEEP_SECONDS: b.keepTime }, "config-backup.sh"),
+        "0755",
+      ),
+      file("backup-service", "/etc/systemd/system/gitlab-backup.service", renderBackupService()),
       file("backup-timer", "/etc/systemd/system/gitlab-backup.timer", renderTimer("Scheduled GitLab backup", b.schedule)),
       file("config-service", "/etc/systemd/system/gitlab-config-backup.service", renderConfigBackupService()),
-      file("config-timer", "/etc/systemd/system/gitlab-config-backup.timer", renderTimer("Scheduled backup of gitlab.rb and gitlab-secrets.json", b.schedule)),
+      file("config-timer", "/etc/systemd/system/gitlab-config-backup.timer", renderTimer("Scheduled backup of /etc/gitlab", b.schedule)),
     ];
     const timers = ["gitlab-backup.timer", "gitlab-config-backup.timer"];
-    if (b.rsync && !args.onDrbd) {
+    const r = b.rsync;
+    if (r) {
+      const vars = {
+        LOCK: BACKUP_LOCK,
+        ARCHIVE_DIR: archiveDir(args.volumeRoot, b),
+        CONFIG_BACKUP_DIR: b.configDirectory,
+        TARGET: r.target,
+        NODE: args.host.name,
+        SSH_KEY: r.sshKeyFile,
+        SSH_PORT: r.port,
+        KNOWN_HOSTS: OFFSITE_KNOWN_HOSTS,
+      };
       files.push(
-        file("rsync-service", "/etc/systemd/system/gitlab-rsync.service", renderRsyncService(`${args.volumeRoot}/var/opt/gitlab/git-data`, b.rsync)),
-        file("rsync-timer", "/etc/systemd/system/gitlab-rsync.timer", renderTimer("rsync of git data to the standby site", b.rsync.schedule)),
+        file("offsite-known-hosts", OFFSITE_KNOWN_HOSTS, knownHostsLine(r.target, r.port, r.hostKey)),
+        file("offsite-script", PROGRAMS.offsite, program("copy the backups to another host", vars, "offsite.sh"), "0755"),
+        file("rsync-service", "/etc/systemd/system/gitlab-rsync.service", renderOffsiteService()),
+        file("rsync-timer", "/etc/systemd/system/gitlab-rsync.timer", renderTimer("Copy of the GitLab backups to another host", r.schedule)),
       );
       timers.push("gitlab-rsync.timer");
     }
@@ -53,7 +80,11 @@ export class GitlabBackups extends pulumi.ComponentResource {
       `${name}-timers`,
       {
         host: args.host,
-        script: { description: `enable ${timers.join(", ")}`, vars: { TIMERS: timers }, bodies: ["components/backup/scripts/timers.sh"] },
+        script: {
+          description: `enable ${timers.join(", ")}`,
+          vars: { TIMERS: timers, OS_FAMILY: args.host.family, PACKAGES: r ? ["rsync"] : [] },
+          bodies: ["components/backup/scripts/timers.sh"],
+        },
         triggers: files.map((f) => f.contentHash),
       },
       { parent: this, dependsOn: files },

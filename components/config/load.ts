@@ -5,7 +5,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigIssue, crossKeyIssues, runnerTokenIssues } from "./rules";
-import { SECRET_KEYS, SecretKey, StackConfig, stackSchema } from "./schema";
+import { deriveLabValues, StackIdentity } from "../lab/slots";
+import { CONTROL_CHARS, NO_CONTROL_CHARS, SECRET_KEYS, SecretKey, StackConfig, stackSchema } from "./schema";
 
 export const NAMESPACE = "gitlab-ha";
 
@@ -15,7 +16,9 @@ export const NAMESPACE = "gitlab-ha";
  */
 export const UNKNOWN_SECRET = "\u0000gitlab-ha:unknown-secret";
 
-export class ConfigError extends Error {
+// A RunError: the Pulumi CLI prints its message without the program's stack
+// (@pulumi/pulumi cmd/run/run.ts: "Always hide the stack for RunErrors").
+export class ConfigError extends pulumi.RunError {
   constructor(readonly issues: readonly ConfigIssue[]) {
     super(
       `Invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was changed:\n` +
@@ -39,10 +42,13 @@ export interface LoadedConfig {
   readonly secrets: StackSecrets;
 }
 
-/** Validates raw config. Throws ConfigError listing every problem. */
-export function validateConfig(raw: RawStackConfig): LoadedConfig {
+/**
+ * Validates raw config. Throws ConfigError listing every problem. `stack` names the stack: a lab
+ * stack derives its network, addresses and ports from it (components/lab/slots.ts).
+ */
+export function validateConfig(raw: RawStackConfig, stack?: StackIdentity): LoadedConfig {
   const issues: ConfigIssue[] = [];
-  const plain: Record<string, unknown> = {};
+  let plain: Record<string, unknown> = {};
   const secretsPresent = new Set<string>();
   const schemaKeys = Object.keys(stackSchema.shape);
 
@@ -63,6 +69,13 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
     }
   }
 
+  issues.push(...controlCharIssues(plain));
+  // Before the schema and the cross-key rules: they check the derived values like written ones.
+  const derivation: ConfigIssue[] = [];
+  plain = deriveLabValues(plain, stack, (i) => derivation.push(i));
+  issues.push(...derivation);
+  // Without the stack's name nothing of a lab stack can be checked: say that alone.
+  if (derivation.some((i) => i.path === "lab")) throw new ConfigError(dedupe(issues));
   const parsed = stackSchema.safeParse(plain);
   if (!parsed.success) issues.push(...parsed.error.issues.flatMap(zodIssue));
   issues.push(...crossKeyIssues(plain, secretsPresent));
@@ -76,6 +89,13 @@ export function validateConfig(raw: RawStackConfig): LoadedConfig {
     secrets[key as SecretKey] = value === UNKNOWN_SECRET ? pulumi.secret(pulumi.unknown as unknown as string) : pulumi.secret(value);
   }
   return { config: parsed.data, secrets };
+}
+
+/** The running stack's name (under the CLI or mocks); undefined outside the Pulumi runtime. */
+function runtimeStack(): StackIdentity | undefined {
+  const project = pulumi.getProject();
+  const stack = pulumi.getStack();
+  return project && stack ? { project, stack } : undefined;
 }
 
 /**
@@ -109,10 +129,24 @@ export function readRuntimeConfig(): RawStackConfig {
 
 /** The stack's validated config: what index.ts composes from. */
 export function loadStackConfig(): LoadedConfig {
-  return validateConfig(readRuntimeConfig());
+  return validateConfig(readRuntimeConfig(), runtimeStack());
 }
 
-/** Reads a secret from a file named in config, relative to the project directory. */
+/**
+ * Every string (and key) of the raw config holding a control character, with its key path: the
+ * catch-all behind the schema's own refinement, so that no key can carry a line break into a file.
+ */
+function controlCharIssues(value: unknown, at: PropertyKey[] = []): ConfigIssue[] {
+  if (typeof value === "string") return value !== UNKNOWN_SECRET && CONTROL_CHARS.test(value) ? [{ path: formatPath(at) || "(stack config)", message: NO_CONTROL_CHARS }] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => controlCharIssues(v, [...at, i]));
+  if (!value || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => [
+    ...(CONTROL_CHARS.test(k) ? [{ path: formatPath([...at, JSON.stringify(k)]), message: `key ${NO_CONTROL_CHARS}` }] : []),
+    ...controlCharIssues(v, [...at, k]),
+  ]);
+}
+
+/** Reads a private key from a file named in config (`key` is its key path), relative to the project directory. */
 export function readSecretFile(file: string, key: string): pulumi.Output<string> {
   const full = path.resolve(file);
   if (!fs.existsSync(full)) {
@@ -120,7 +154,22 @@ export function readSecretFile(file: string, key: string): pulumi.Output<string>
     if (pulumi.runtime.isDryRun()) return pulumi.secret(pulumi.unknown as unknown as string);
     throw new ConfigError([{ path: key, message: `file ${file} does not exist` }]);
   }
-  return pulumi.secret(fs.readFileSync(full, "utf8"));
+  let content: string;
+  try {
+    content = fs.readFileSync(full, "utf8");
+  } catch (e) {
+    throw new ConfigError([{ path: key, message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }]);
+  }
+  if (!isPrivateKey(content)) {
+    throw new ConfigError([{ path: key, message: `${file} is not a private key: expected the '-----BEGIN ... PRIVATE KEY-----' armour of a PEM or OpenSSH key` }]);
+  }
+  return pulumi.secret(content);
+}
+
+/** PEM (PKCS#1/#8, EC, DSA) or OpenSSH private key armour, the formats ssh and ssh2 read. */
+export function isPrivateKey(content: string): boolean {
+  const m = /^-----BEGIN ((?:OPENSSH |RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY)-----\r?\n[\s\S]+\n-----END \1-----\s*$/.exec(content.trimStart());
+  return m !== null;
 }
 
 function splitKey(fullKey: string): [string, string] {

@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { OS_IDS, OsId, PLATFORMS } from "./platforms";
 import { extensionsFor, minPostgresFor, parseVersion, upgradePath, VERSION_PATTERN } from "../gitlab/upgrade";
+import { postgresForGitlabIssues } from "../postgres/checks";
 
 export interface ConfigIssue {
   /** Key path as `pulumi config set --path` spells it, e.g. `hosts[1].address`. */
@@ -25,6 +26,7 @@ const MANAGED_PG_SETTINGS: Record<string, string> = {
   max_replication_slots: "postgres.maxReplicationSlots",
   max_slot_wal_keep_size: "postgres.maxSlotWalKeepSize",
   password_encryption: "(always scram-sha-256)",
+  wal_log_hints: "(always on: prepared for pg_rewind)",
   data_directory: "postgres.dataDirectory",
   hba_file: "(managed pg_hba.conf)",
   primary_conninfo: "(written by pg_basebackup -R)",
@@ -120,13 +122,30 @@ export function crossKeyIssues(input: Raw, secretsPresent: ReadonlySet<string>):
       : `expected one SSH credential, got ${ways.join(" and ")}`);
   }
 
+  postgresForGitlabIssues(input, add);
   drbdIssues(input, hosts, add);
   gitlabVersionIssues(input, hosts, add);
   runnerIssues(input, hosts, add);
+  gitlabContainerIssues(input, hosts, add);
   portIssues(input, hosts, add);
+  backupIssues(input, hosts, add);
   const fw = obj(input.firewall) ?? {};
   if (fw.enabled !== false && arr(fw.adminNetworks).length === 0) {
     add("firewall.adminNetworks", "expected at least one network: SSH (and Pulumi itself) is allowed only from these; set firewall.enabled: false to manage no firewall");
+  }
+  // Both IP families are filtered: admin networks of one family only (e.g. just ::/0) would cut
+  // SSH to every host reached over the other.
+  const adminFamilies = new Set(arr(fw.adminNetworks).map((n) => isIP(String(n).split("/")[0] ?? "")));
+  if (fw.enabled !== false && adminFamilies.size > 0) {
+    const reported = new Set<number>();
+    for (const { i, h } of hosts) {
+      const endpoint = str(obj(h.ssh)?.host) ?? str(h.address) ?? "";
+      const family = isIP(endpoint);
+      if (family !== 0 && !adminFamilies.has(family) && !reported.has(family)) {
+        reported.add(family);
+        add("firewall.adminNetworks", `expected an IPv${family} network too: hosts[${i}] is reached over SSH at ${endpoint}, which the firewall would refuse`);
+      }
+    }
   }
 
   const lab = obj(input.lab);
@@ -245,6 +264,26 @@ function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: strin
     }
     if (r.url === undefined && externalUrl === undefined) add(`runners.runners[${i}].url`, "expected the GitLab URL (or set gitlab.externalUrl)");
   });
+  const runnersCfg = obj(input.runners) ?? {};
+  if (runners.length && runnersCfg.version === undefined && str(obj(input.gitlab)?.version) === undefined) {
+    add("runners.version", "expected the gitlab-runner version, like 17.11.0 (it defaults to gitlab.version's major.minor, which is unset)");
+  }
+}
+
+/** The GitLab container's data location and HTTPS choice. */
+function gitlabContainerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const externalUrl = str(obj(input.gitlab)?.externalUrl);
+  // On a DRBD node the container's data must be on the volume (it is bind-mounted from there and
+  // must not exist where the volume is not mounted); lab engines keep it on the lab machine.
+  const volumeRoot = str(obj(input.gitlab)?.volumeRoot);
+  const mountPoint = str(obj(input.drbd)?.mountPoint) ?? "/vdb";
+  if (volumeRoot !== undefined && isEmpty(input.lab) && hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd")) && !volumeRoot.startsWith(`${mountPoint}/`)) {
+    add("gitlab.volumeRoot", `GitLab nodes with role drbd keep GitLab's data on the volume: expected a path under drbd.mountPoint (${mountPoint}/)`);
+  }
+  const tls = obj(obj(input.gitlab)?.tls) ?? {};
+  if (tls.letsEncrypt === true && externalUrl !== undefined && !externalUrl.startsWith("https:")) {
+    add("gitlab.tls.letsEncrypt", "Let's Encrypt needs an https:// gitlab.externalUrl");
+  }
 }
 
 /**
@@ -269,9 +308,33 @@ export function runnerTokenIssues(input: Raw, tokensJson: string | undefined): C
     const kinds = t ? ["token", "registrationToken"].filter((k) => typeof t[k] === "string" && (t[k] as string).length > 0) : [];
     if (kinds.length !== 1) issues.push({ path: `runnerTokens.${n}`, message: kinds.length ? "expected one of token and registrationToken, not both" : `runner '${n}' has neither token nor registrationToken` });
     else if (kinds[0] === "token" && !String(t!.token).startsWith("glrt-")) issues.push({ path: `runnerTokens.${n}.token`, message: "expected a runner authentication token (glrt-...); use registrationToken for the legacy flow" });
+    else if (kinds[0] === "registrationToken" && registrationTokensOff(input, n)) {
+      issues.push({
+        path: `runnerTokens.${n}.registrationToken`,
+        message: `GitLab ${str(obj(input.gitlab)?.version)} has runner registration tokens disabled by default (since 17.0): create the runner in GitLab and use its token (glrt-...), or set runners.allowRunnerRegistrationToken: true once the instance has re-enabled them`,
+      });
+    }
+    // Tokens land in config.toml and in request bodies: plain characters only.
+    for (const k of kinds) if (!/^[A-Za-z0-9._-]+$/.test(String(t![k]))) issues.push({ path: `runnerTokens.${n}.${k}`, message: "expected a token of letters, digits, '.', '_' and '-'" });
   }
   for (const k of Object.keys(tokens)) if (!names.includes(k)) issues.push({ path: `runnerTokens.${k}`, message: `no runner named '${k}' in runners.runners` });
   return issues;
+}
+
+/**
+ * GitLab 17.0 turned registration tokens off by default (gitlab-org/gitlab!150648,
+ * allow_runner_registration_token): true for a runner of this stack's GitLab (its URL unset or the
+ * external_url's origin) at 17.0 or later, unless runners.allowRunnerRegistrationToken says the
+ * instance re-enabled them.
+ */
+function registrationTokensOff(input: Raw, runner: string): boolean {
+  const gitlab = obj(input.gitlab) ?? {};
+  const version = str(gitlab.version);
+  if (version === undefined || !VERSION_PATTERN.test(version) || parseVersion(version)[0] < 17) return false;
+  if (obj(input.runners)?.allowRunnerRegistrationToken === true) return false;
+  const r = arr(obj(input.runners)?.runners).map(obj).find((x) => x?.name === runner) ?? {};
+  const origin = (u: unknown) => { try { return new URL(String(u)).origin; } catch { return undefined; } };
+  return r.url === undefined || origin(r.url) === origin(gitlab.externalUrl);
 }
 
 /** Every port a host serves, by the key that asks for it; two keys may not claim one port. */
@@ -307,13 +370,44 @@ function portIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string,
   }
 }
 
+/** Where GitLab's backups are written, and what the copy to another host can take. */
+function backupIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
+  const gitlab = obj(input.gitlab) ?? {};
+  const b = obj(gitlab.backup) ?? {};
+  const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir.replace(/\/+$/, "")}/`);
+  const archives = str(b.path);
+  // Only /etc/gitlab, /var/opt/gitlab and /var/log/gitlab of the container are host volumes.
+  if (archives !== undefined && !under(archives, "/var/opt/gitlab")) {
+    add("gitlab.backup.path", "expected a directory under /var/opt/gitlab, the container's data volume: elsewhere the archives stay inside the container and are lost with it");
+  }
+  const configDir = str(b.configDirectory) ?? "/var/backups/gitlab-ha/config";
+  const drbd = obj(input.drbd);
+  const onDrbd = hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd"));
+  const mountPoint = str(drbd?.mountPoint) ?? "/vdb";
+  if (onDrbd && !isEmpty(input.drbd) && under(configDir, mountPoint)) {
+    add("gitlab.backup.configDirectory", `${configDir} is on the DRBD volume (${mountPoint}): the /etc/gitlab archives must survive the volume, keep them on the node's own disk`);
+  }
+  // GitLab: not "in the same place as your application data backup" (omnibus doc/settings/backups.md).
+  const volumeRoot = str(gitlab.volumeRoot);
+  if (volumeRoot !== undefined && under(configDir, volumeRoot)) {
+    add("gitlab.backup.configDirectory", `${configDir} is inside gitlab.volumeRoot (${volumeRoot}): keep the /etc/gitlab archives apart from GitLab's data`);
+  }
+  if (obj(b.rsync) && arr(b.skip).includes("tar")) {
+    add("gitlab.backup.skip", "SKIP=tar makes no archive, so gitlab.backup.rsync would have nothing consistent to copy: remove 'tar'");
+  }
+}
+
 function labIssues(lab: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
   const net = obj(lab.network) ?? {};
   const subnet = str(net.subnet);
   const bind = str(lab.sshBindAddress) ?? "127.0.0.1";
+  // Every lab host's sshd is published on the one bind address: a port can be published once.
+  const published = new Map<number, number>();
   for (const { i, h } of hosts) {
     const ssh = obj(h.ssh) ?? {};
     if (typeof ssh.port !== "number") add(`hosts[${i}].ssh.port`, "expected the host's published SSH port: lab hosts are containers reached on sshBindAddress");
+    else if (published.has(ssh.port)) add(`hosts[${i}].ssh.port`, `port ${ssh.port} is already published for hosts[${published.get(ssh.port)}] on ${bind}: lab hosts need distinct SSH ports`);
+    else published.set(ssh.port, i);
     if (ssh.host !== undefined && ssh.host !== bind) add(`hosts[${i}].ssh.host`, `lab hosts are reached on lab.sshBindAddress (${bind}); leave ssh.host unset`);
     const address = str(h.address);
     if (subnet && address && isIP(address) === 4 && !inSubnet(address, subnet)) {

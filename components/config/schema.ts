@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { OS_IDS } from "./platforms";
 import { VERSION_PATTERN } from "../gitlab/upgrade";
+import { LAB_SLOTS } from "../lab/slots";
 
 /**
  * Host roles. drbd: a node of the replicated volume with its own disk (GitLab runs where the
@@ -35,6 +36,21 @@ const blockDevice = z.string().regex(/^\/dev\/[A-Za-z0-9._/-]+$/, "expected a bl
 const size = z.string().regex(/^\d+[kKMG]?$/, "expected a size like 100M");
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, "expected a systemd service name like gitlab-runsvdir.service");
 const network = z.union([cidr, ipAddress]);
+/**
+ * Control characters (newline, CR, NUL, ESC, NEL, ...) end a line of the file or an argument of
+ * the command line a value lands in; every string of the config is refused with one (load.ts
+ * checks every key, and free-form strings carry this refinement themselves).
+ */
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+export const NO_CONTROL_CHARS = "expected no control characters (newline, carriage return, tab, NUL, ...)";
+export const text = () => z.string().refine((s) => !CONTROL_CHARS.test(s), NO_CONTROL_CHARS);
+/**
+ * An http(s) URL without credentials: a URL key lands in files (gitlab.rb, config.toml) and
+ * command lines, where a user:password@ would be a plain-text secret.
+ */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .refine((u) => !URL.canParse(u) || (new URL(u).username === "" && new URL(u).password === ""), "expected a URL without credentials (user:password@): keep secrets out of URLs");
 
 export const hostSchema = z.strictObject({
   /** Unique name; also the name of the host's resources. */
@@ -59,6 +75,9 @@ export const hostSchema = z.strictObject({
    * gateway when its services run in NATed containers (the runbook's 172.17.0.1 problem).
    */
   sourceAddresses: z.array(ipAddress).default([]),
+  /** CPUs and memory of the host, where known: PostgreSQL's sizing and GitLab's Puma workers derive from them. */
+  cpus: z.number().int("expected a whole number of CPUs").min(1).max(1024).optional(),
+  memoryMiB: z.number().int("expected memory in MiB, like 16384").min(512, "expected memory in MiB, like 16384").optional(),
   /** This host's place in the DRBD resource (roles drbd and drbd-tiebreaker). */
   drbd: z
     .strictObject({
@@ -73,7 +92,7 @@ export const sshSchema = z.strictObject({
   user: unixUser.default("root"),
   port: port.default(22),
   /** Private key file on the machine running Pulumi (read at run time, kept secret). */
-  privateKeyFile: z.string().min(1).optional(),
+  privateKeyFile: text().min(1).optional(),
   /** Authenticate through the SSH agent at $SSH_AUTH_SOCK instead of a key. */
   agent: z.boolean().default(false),
   /** A jump host every connection goes through. */
@@ -85,7 +104,11 @@ export const sshSchema = z.strictObject({
   perDialTimeoutSeconds: z.number().int().min(1).max(300).default(15),
 });
 
-const settingValue = z.union([z.string(), z.number(), z.boolean()]);
+// postgresql.conf quotes a string with '...': a quote or backslash in it could end the value and
+// start another setting (PostgreSQL docs, "Parameter Interaction via the Configuration File").
+const settingValue = z
+  .union([text(), z.number(), z.boolean()])
+  .refine((v) => typeof v !== "string" || !/['\\]/.test(v), "expected no quote or backslash in a setting value");
 
 export const postgresSchema = z.strictObject({
   /** Major version, the same on primary and standbys. */
@@ -106,8 +129,13 @@ export const postgresSchema = z.strictObject({
   extensions: z.array(sqlIdentifier).default(["pg_trgm", "btree_gist", "plpgsql"]),
   maxWalSenders: z.number().int().min(2).max(1000).default(10),
   maxReplicationSlots: z.number().int().min(1).max(1000).default(10),
-  /** Cap on WAL kept for a lagging slot (`-1`: unlimited, PostgreSQL's default). */
-  maxSlotWalKeepSize: z.string().regex(/^(-1|\d+(kB|MB|GB|TB))$/, "expected -1 or a size like 64GB").default("-1"),
+  /**
+   * Cap on WAL kept for a lagging slot: beyond it the primary invalidates the slot (wal_status
+   * 'lost') instead of filling its disk, and that standby must be rebuilt. `-1`: unlimited.
+   */
+  maxSlotWalKeepSize: z.string().regex(/^(-1|\d+(kB|MB|GB|TB))$/, "expected -1 or a size like 64GB").default("16GB"),
+  /** How long a standby's converge waits for pg_stat_wal_receiver to show it streaming. */
+  streamingTimeoutSeconds: z.number().int().min(1).max(3600).default(120),
   /** Further postgresql.conf settings, written as given. */
   settings: z.record(z.string().regex(/^[a-z_][a-z0-9_.]*$/, "expected a setting name"), settingValue).default({}),
   basebackup: z
@@ -169,29 +197,31 @@ export const drbdSchema = z.strictObject({
       transport: z.enum(["tcp", "rdma"]).default("tcp"),
       verifyAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
       csumsAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
-      dataIntegrityAlg: z.string().regex(/^[a-z0-9-]+$/).default("sha1"),
+      /** Off unless set: DRBD documents it as a diagnostic, not for production (see components/drbd/render.ts). */
+      dataIntegrityAlg: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a kernel digest name like crc32c or sha256").optional(),
       afterSb0pri: sbPolicy0.default("discard-zero-changes"),
-      afterSb1pri: sbPolicy1.default("call-pri-lost-after-sb"),
+      afterSb1pri: sbPolicy1.default("consensus"),
       afterSb2pri: sbPolicy2.default("disconnect"),
     })
-    .default(() => ({ protocol: "C" as const, transport: "tcp" as const, verifyAlg: "sha1", csumsAlg: "sha1", dataIntegrityAlg: "sha1", afterSb0pri: "discard-zero-changes" as const, afterSb1pri: "call-pri-lost-after-sb" as const, afterSb2pri: "disconnect" as const })),
+    .default(() => ({ protocol: "C" as const, transport: "tcp" as const, verifyAlg: "sha1", csumsAlg: "sha1", afterSb0pri: "discard-zero-changes" as const, afterSb1pri: "consensus" as const, afterSb2pri: "disconnect" as const })),
   disk: z
     .strictObject({
       cPlanAhead: z.number().int().min(0).max(300).default(5),
       cMaxRate: size.default("100M"),
       cFillTarget: size.default("32M"),
-      onIoError: z.enum(["pass_on", "call-local-io-error", "detach"]).default("pass_on"),
+      /** call-local-io-error is not offered: it needs a local-io-error handler the program does not define. */
+      onIoError: z.enum(["detach", "pass_on"]).default("detach"),
       diskFlushes: z.boolean().default(true),
       mdFlushes: z.boolean().default(true),
     })
-    .default(() => ({ cPlanAhead: 5, cMaxRate: "100M", cFillTarget: "32M", onIoError: "pass_on" as const, diskFlushes: true, mdFlushes: true })),
+    .default(() => ({ cPlanAhead: 5, cMaxRate: "100M", cFillTarget: "32M", onIoError: "detach" as const, diskFlushes: true, mdFlushes: true })),
   /** DRBD 9 quorum: with a tiebreaker, the side of a partition without majority cannot write. */
   quorum: z.enum(["majority", "off"]).default("majority"),
   /**
    * Explicit, named acceptance of running two data nodes without quorum (the runbook's split
    * brain), e.g. "accepted by J. Doe, CHG-1234: third site not available yet".
    */
-  acknowledgeSplitBrainRisk: z.string().min(10, "expected who accepted the risk and why").optional(),
+  acknowledgeSplitBrainRisk: text().min(10, "expected who accepted the risk and why").optional(),
 });
 
 export const failoverSchema = z.strictObject({
@@ -211,12 +241,33 @@ export const failoverSchema = z.strictObject({
   gitlabUnit: unitName.default("gitlab-container.service"),
 });
 
+const portOrRange = z.union([
+  port,
+  z.string().regex(/^\d{1,5}-\d{1,5}$/, "expected a port or a range like 9100-9110").refine((s) => {
+    const [a, b] = s.split("-").map(Number) as [number, number];
+    return a >= 1 && b <= 65535 && a <= b;
+  }, "expected a range of ports from 1 to 65535, the first not above the last"),
+]);
+const firewallExtraRule = z.strictObject({
+  /** Why it is open; becomes the rule's comment. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, "expected a short name of letters, digits, spaces, '.', '_' or '-'"),
+  /** The rule goes on every host with one of these roles. */
+  roles: z.array(z.enum(ROLES)).min(1, "expected at least one role"),
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
+  ports: z.array(portOrRange).min(1, "expected at least one port"),
+  sources: z
+    .array(network.refine((s) => s.split("/")[1] !== "0", "expected a specific network: a rule open to everyone is refused"))
+    .min(1, "expected at least one source network"),
+});
+
 export const firewallSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Where SSH (administration, and Pulumi itself) may come from. */
   adminNetworks: z.array(network).default([]),
-  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH). */
-  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0"]),
+  /** Where GitLab's users come from (HTTP, HTTPS, Git over SSH); both families are filtered, so "anyone" is both. */
+  gitlabClientNetworks: z.array(network).default(["0.0.0.0/0", "::/0"]),
+  /** More ports to open on the hosts of some roles (monitoring agents, backup pulls), from named networks only. */
+  extraRules: z.array(firewallExtraRule).default([]),
 });
 
 /** GitLab: the version to run (checked against the upgrade stops) and the ports it serves. */
@@ -229,17 +280,45 @@ export const gitlabSchema = z.strictObject({
   /** Image repository; the tag is `<version>-<edition>.0`. Lab stacks name a stand-in here. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/, "expected a Docker image repository").optional(),
   /** external_url of gitlab.rb. */
-  externalUrl: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  externalUrl: httpUrl.optional(),
+  /**
+   * HTTPS for an https externalUrl. Omnibus turns Let's Encrypt on by itself when no certificate
+   * file exists (omnibus-gitlab letsencrypt.rb `should_auto_enable?`, !2353), which fails the
+   * first boot of a host the Internet cannot reach: here it is off unless asked, and nginx reads
+   * the certificate and key named here (paths inside the container; Omnibus defaults
+   * /etc/gitlab/ssl/<host>.crt and .key).
+   */
+  tls: z
+    .strictObject({
+      letsEncrypt: z.boolean().default(false),
+      /** letsencrypt['contact_emails'] (letsEncrypt: true only). */
+      contactEmails: z.array(z.email({ error: "expected an e-mail address" })).default([]),
+      certificate: absolutePath.optional(),
+      key: absolutePath.optional(),
+    })
+    .default({ letsEncrypt: false, contactEmails: [] }),
   /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
   volumeRoot: absolutePath.optional(),
   shmSize: z.number().int().min(64).max(65536).default(256),
+  /** Puma and Sidekiq sizes (GitLab's defaults); the database's max_connections derives from them. */
+  puma: z
+    .strictObject({
+      /** puma['worker_processes']; unset: GitLab's own default from the node's CPUs and memory (hosts[].cpus, memoryMiB). */
+      workerProcesses: z.number().int().min(0).max(256).optional(),
+      maxThreads: z.number().int().min(1).max(64).default(4),
+    })
+    .default({ maxThreads: 4 }),
+  sidekiq: z.strictObject({ concurrency: z.number().int().min(1).max(512).default(20) }).default({ concurrency: 20 }),
   backup: z
     .strictObject({
       /** backup_path inside the container. */
       path: absolutePath.default("/var/opt/gitlab/backups"),
-      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. */
+      /** Seconds (the runbook: 604800, 7 days); also the retention of the config backups. 0 keeps every archive. */
       keepTime: z.number().int().min(0).default(604800),
-      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0644").default("0644"),
+      /** GitLab's default 0600: archives hold the database (backup_gitlab.md, "Backup archive permissions"). */
+      archivePermissions: z.string().regex(/^0[0-7]{3}$/, "expected an octal mode like 0600").default("0600"),
+      /** Host directory of the /etc/gitlab archives: off the DRBD volume and GitLab's volume root. */
+      configDirectory: absolutePath.default("/var/backups/gitlab-ha/config"),
       /** systemd OnCalendar of the scheduled `gitlab-backup create`. */
       schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/, "expected a systemd calendar expression").default("*-*-* 02:00:00"),
       /** STRATEGY=copy avoids failed tars while data changes (runbook). */
@@ -247,20 +326,24 @@ export const gitlabSchema = z.strictObject({
       skip: z.array(z.enum(["db", "uploads", "builds", "artifacts", "lfs", "terraform_state", "registry", "pages", "repositories", "packages", "ci_secure_files", "tar"])).default([]),
       /** DIRECTORY= (a subdirectory of the backup path). */
       directory: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
-      /** rsync of the git data to the standby site (external-database mode without DRBD). */
+      /** Copy of the backup archives and config backups to another host (the standby site). */
       rsync: z
         .strictObject({
-          /** rsync destination, user@host:/path. */
+          /** rsync destination, user@host:/path (the directory must exist there). */
           target: z.string().regex(/^[a-z_][a-z0-9_-]*@[A-Za-z0-9.-]+:\/[A-Za-z0-9._/-]*$/, "expected user@host:/path"),
+          port: port.default(22),
+          /** The target's SSH host key ("ssh-ed25519 AAAA..."); no other key is accepted. */
+          hostKey: z.string().regex(/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/, "expected a public key line like 'ssh-ed25519 AAAA...'"),
           /** Private key on the GitLab node used for the transfer. */
           sshKeyFile: absolutePath,
-          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("hourly"),
+          /** After the daily backup; a copy waits while a backup is still being written. */
+          schedule: z.string().regex(/^[A-Za-z0-9*:,. /~-]+$/).default("*-*-* 04:00:00"),
         })
         .optional(),
     })
-    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0644", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
+    .default({ path: "/var/opt/gitlab/backups", keepTime: 604800, archivePermissions: "0600", configDirectory: "/var/backups/gitlab-ha/config", schedule: "*-*-* 02:00:00", strategy: "copy", skip: [] }),
   /** More gitlab.rb lines, appended as given (checked by ruby in the tests). */
-  extraConfig: z.array(z.string()).default([]),
+  extraConfig: z.array(text()).default([]),
   ports: z
     .strictObject({ http: port.default(80), https: port.default(443), ssh: port.default(2222) })
     .default({ http: 80, https: 443, ssh: 2222 }),
@@ -273,44 +356,59 @@ export const runnerSchema = z.strictObject({
   /** Host (role runner) that runs it. */
   host: hostName,
   /** GitLab URL; gitlab.externalUrl when unset. */
-  url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }).optional(),
+  url: httpUrl.optional(),
   executor: z.enum(["shell", "docker", "docker+machine", "docker-autoscaler", "kubernetes", "ssh", "custom", "virtualbox", "parallels", "instance"]),
   /** Legacy registration-token flow only: set on creation otherwise (GitLab 15.10+). */
-  description: z.string().optional(),
+  description: z
+    .string()
+    // It is a form field of POST /api/v4/runners: a leading @ or < would make `curl -F` upload a
+    // file (curl's man page, -F); the script sends it with --form-string, and it is refused here too.
+    .regex(/^[^@<\x00-\x1f\x7f][^\x00-\x1f\x7f]*$/, "expected one line of text not starting with '@' or '<'")
+    .optional(),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
   limit: z.number().int().min(0).default(0),
   buildsDir: absolutePath.optional(),
   cacheDir: absolutePath.optional(),
   environment: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected NAME=value")).default([]),
   outputLimit: z.number().int().min(1).optional(),
-  preGetSourcesScript: z.string().optional(),
-  preBuildScript: z.string().optional(),
-  postBuildScript: z.string().optional(),
+  preGetSourcesScript: text().optional(),
+  preBuildScript: text().optional(),
+  postBuildScript: text().optional(),
   docker: z
     .strictObject({
-      image: z.string().min(1),
+      image: text().min(1),
       privileged: z.boolean().default(false),
-      volumes: z.array(z.string()).default([]),
+      volumes: z.array(text()).default([]),
       memory: z.string().regex(/^\d+[kmg]?$/).optional(),
       cpus: z.string().regex(/^\d+(\.\d+)?$/).optional(),
       pullPolicy: z.array(z.enum(["always", "if-not-present", "never"])).optional(),
-      allowedImages: z.array(z.string()).optional(),
+      allowedImages: z.array(text()).optional(),
     })
     .optional(),
   cache: z
     .strictObject({
       type: z.enum(["s3", "gcs", "azure"]),
-      path: z.string().optional(),
+      path: text().optional(),
       shared: z.boolean().default(false),
       /** Bucket settings as gitlab-runner names them (ServerAddress, BucketName, ...); credentials come from the environment or instance roles. */
-      settings: z.record(z.string().regex(/^[A-Z][A-Za-z]+$/, "expected a setting name like BucketName"), z.union([z.string(), z.boolean()])).default({}),
+      settings: z.record(z.string().regex(/^[A-Z][A-Za-z]+$/, "expected a setting name like BucketName"), z.union([text(), z.boolean()])).default({}),
     })
     .optional(),
 });
 
 export const runnersSchema = z.strictObject({
-  /** gitlab-runner image version (the container runs gitlab/gitlab-runner:v<version>). */
-  version: z.string().regex(VERSION_PATTERN, "expected a version like 17.11.0").default("17.11.0"),
+  /**
+   * gitlab-runner image version (the container runs gitlab/gitlab-runner:v<version>); when unset,
+   * gitlab.version's major.minor with patch 0 (runner and GitLab are released and kept in step by
+   * major.minor: gitlab-runner docs "GitLab Runner versions").
+   */
+  version: z.string().regex(VERSION_PATTERN, "expected a version like 17.11.0").optional(),
+  /**
+   * Acknowledges that the GitLab instance re-enabled runner registration tokens (Admin area,
+   * `allow_runner_registration_token`): GitLab 17.0 turned them off by default
+   * (gitlab-org/gitlab!150648), so a registrationToken is refused for gitlab.version >= 17.0 without it.
+   */
+  allowRunnerRegistrationToken: z.boolean().default(false),
   /** Image repository; lab stacks name a stand-in. */
   image: z.string().regex(/^[a-z0-9][a-z0-9._/:-]*$/).default("gitlab/gitlab-runner"),
   concurrent: z.number().int().min(1).default(4),
@@ -320,7 +418,7 @@ export const runnersSchema = z.strictObject({
   /** Metrics listener (changing it needs a runner restart). */
   listenAddress: z.string().regex(/^[^\s]*:\d+$/, "expected host:port").optional(),
   sessionServer: z
-    .strictObject({ listenAddress: z.string(), advertiseAddress: z.string(), sessionTimeout: z.number().int().min(1).default(1800) })
+    .strictObject({ listenAddress: text(), advertiseAddress: text(), sessionTimeout: z.number().int().min(1).default(1800) })
     .optional(),
   runners: z.array(runnerSchema).default([]),
 });
@@ -330,10 +428,15 @@ export const labSchema = z.strictObject({
   image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, "expected a Docker repository name").default("gitlab-ha-lab-host"),
   /** Docker engine that runs the lab hosts. */
   dockerHost: z.string().regex(/^(unix|tcp|ssh):\/\//, "expected unix://, tcp:// or ssh://").default("unix:///var/run/docker.sock"),
-  /** Lab network: every host's `address` must lie in `subnet`. */
+  /**
+   * Lab network: every host's `address` must lie in `subnet`. Derived from the stack's slot when
+   * unset (components/lab/slots.ts), as are the hosts' addresses and SSH ports.
+   */
   network: z.strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a Docker network name"), subnet: cidr }),
   /** Address the hosts' SSH ports are published on (each host's `ssh.port`). */
   sshBindAddress: ipAddress.default("127.0.0.1"),
+  /** Overrides the slot derived from `<project>/<stack>`, when two lab stacks' names derive the same one. */
+  slot: z.number().int("expected a whole number").min(0, `expected a slot from 0 to ${LAB_SLOTS - 1}`).max(LAB_SLOTS - 1, `expected a slot from 0 to ${LAB_SLOTS - 1}`).optional(),
 });
 
 /** Non-secret keys, each a Pulumi config key `gitlab-ha:<key>`. */

@@ -1,13 +1,19 @@
 // The replicated volume GitLab lives on (runbook section 5): DRBD packages and configuration on
-// every DRBD node, validated by drbdadm on the node itself, then the one-time initialisation of
-// the data nodes and GitLab's directories placed on the volume.
+// every DRBD node, validated by drbdadm on the node itself, the tiebreaker kept up diskless by an
+// enabled unit, then the one-time initialisation of the data nodes and GitLab's directories
+// placed on the volume.
 import * as pulumi from "@pulumi/pulumi";
 import type { remote } from "@pulumi/command";
 import type { DrbdConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
-import { renderGlobalCommon, renderResource } from "./render";
+import { renderGlobalCommon, renderResource, renderTiebreakerUnit, tiebreakerUnit } from "./render";
+
+/** Seconds the initial primary waits for every data node to connect before refusing to force. */
+const CONNECT_WAIT = 120;
+/** Written by the first `primary --force`; its presence forbids another. */
+const markerOf = (resource: string) => `/var/lib/gitlab-ha/drbd-${resource}.first-primary`;
 
 export interface DrbdResourceArgs {
   readonly drbd: DrbdConfig;
@@ -64,6 +70,34 @@ export class DrbdResource extends pulumi.ComponentResource {
       );
     }
 
+    // The tiebreaker's vote counts only once it has connected (see renderTiebreakerUnit): its
+    // resource is up, and kept up at boot by an enabled unit, before the first promotion.
+    const votes: remote.Command[] = [];
+    for (const h of args.tiebreakers) {
+      const base = `${name}-${h.name}`;
+      const unit = tiebreakerUnit(d.resource);
+      const unitFile = new HostFile(
+        `${base}-unit`,
+        { host: h, path: `/etc/systemd/system/${unit}`, content: renderTiebreakerUnit(d.resource), mode: "0644", owner: "root", group: "root" },
+        { parent: this, dependsOn: [checked.get(h.name)!] },
+      );
+      votes.push(
+        hostCommand(
+          `${base}-up`,
+          {
+            host: h,
+            script: {
+              description: `keep DRBD resource ${d.resource} up diskless at boot (tiebreaker)`,
+              vars: { ...vars(h), UNIT: unit, ACTIVATE: d.activate },
+              bodies: ["components/drbd/scripts/tiebreaker.sh"],
+            },
+            triggers: [unitFile.contentHash],
+          },
+          { parent: this, dependsOn: [unitFile] },
+        ),
+      );
+    }
+
     // Peers first, so that the initial primary finds them up and syncs to them at once.
     const ordered = [...args.dataNodes].sort((a, b) => Number(a.name === d.initialPrimary) - Number(b.name === d.initialPrimary));
     const inits: remote.Command[] = [];
@@ -77,12 +111,21 @@ export class DrbdResource extends pulumi.ComponentResource {
           host: h,
           script: {
             description: `initialise DRBD resource ${d.resource} once${initial ? " (initial primary)" : ""}`,
-            vars: { ...vars(h), MAX_PEERS: d.maxPeers, ACTIVATE: d.activate, INITIAL_PRIMARY: initial, FILESYSTEM: d.filesystem },
+            vars: {
+              ...vars(h),
+              MAX_PEERS: d.maxPeers,
+              ACTIVATE: d.activate,
+              INITIAL_PRIMARY: initial,
+              FILESYSTEM: d.filesystem,
+              DATA_PEERS: args.dataNodes.filter((p) => p.name !== h.name).map((p) => p.name),
+              MARKER: markerOf(d.resource),
+              CONNECT_WAIT,
+            },
             bodies: ["components/drbd/scripts/init.sh"],
           },
         },
         // Never two initialisations of one disk at once.
-        { parent: this, dependsOn: [checked.get(h.name)!, ...(initial ? inits : []), ...args.tiebreakers.map((t) => checked.get(t.name)!)], deleteBeforeReplace: true },
+        { parent: this, dependsOn: [checked.get(h.name)!, ...(initial ? inits : []), ...votes], deleteBeforeReplace: true },
       );
       inits.push(init);
       ready.set(

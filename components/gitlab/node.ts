@@ -1,9 +1,12 @@
 // GitLab on one node: the Omnibus container on the node's Docker engine, configured against the
 // external PostgreSQL primary. On DRBD nodes Pulumi only creates it: the unit gitlab-container
 // starts it, and only the failover engine starts that unit, where the volume is mounted.
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import { local } from "@pulumi/command";
 import type { StackConfig } from "../config/schema";
+import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
 import { renderOmnibusConfig } from "./omnibus";
@@ -13,6 +16,10 @@ export const GITLAB_CONTAINER_UNIT = "gitlab-container.service";
 /** The GitLab image reference: `<repository>:<version>-<edition>.0`, GitLab's own tag scheme. */
 export const gitlabImageOf = (g: StackConfig["gitlab"]) => `${g.image ?? `gitlab/gitlab-${g.edition}`}:${g.version}-${g.edition}.0`;
 const DB_PASSWORD_FILE = "/etc/gitlab-ha/db_password";
+/** The container's directories, bind-mounted from <volumeRoot><path>. */
+export const GITLAB_DATA_DIRS = ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"] as const;
+/** How long GitLab gets to stop (docker stop --time) before Docker kills it: unit and provider alike. */
+export const STOP_GRACE_SECONDS = 300;
 
 export interface GitlabNodeArgs {
   readonly host: HostTarget;
@@ -29,6 +36,11 @@ export interface GitlabNodeArgs {
   readonly containerName: string;
   /** Resources to wait for: the database, the volume, a lab stand-in image. */
   readonly after: readonly pulumi.Resource[];
+  /**
+   * The engine runs on the machine running Pulumi, not on the node (lab): the bind sources are
+   * made there. Lab nodes have no mounted DRBD volume and their containers are never started.
+   */
+  readonly engineIsLocal?: boolean;
 }
 
 export function renderContainerUnit(container: string): string {
@@ -41,8 +53,8 @@ export function renderContainerUnit(container: string): string {
     "After=docker.service",
     "[Service]",
     `ExecStart=/usr/bin/docker start --attach ${container}`,
-    `ExecStop=/usr/bin/docker stop --time 300 ${container}`,
-    "TimeoutStopSec=330",
+    `ExecStop=/usr/bin/docker stop --time ${STOP_GRACE_SECONDS} ${container}`,
+    `TimeoutStopSec=${STOP_GRACE_SECONDS + 30}`,
     "[Install]",
     "WantedBy=multi-user.target",
     "",
@@ -59,10 +71,12 @@ export class GitlabNode extends pulumi.ComponentResource {
     const primary = args.stack.hosts.find((h) => h.roles.includes("postgres-primary"))!;
     const omnibus = renderOmnibusConfig({
       externalUrl: g.externalUrl!,
-      db: { host: primary.address, port: pg.port, database: pg.database, username: pg.gitlabUser },
+      db: { host: primary.address, port: pg.port, database: pg.database, username: pg.gitlabUser, version: pg.version },
       dbPasswordFile: DB_PASSWORD_FILE,
       sshPort: g.ports.ssh,
       backup: g.backup,
+      tls: g.tls,
+      load: { puma: g.puma, sidekiq: g.sidekiq },
       extra: g.extraConfig,
     });
     const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });
@@ -76,6 +90,38 @@ export class GitlabNode extends pulumi.ComponentResource {
         ),
       );
     }
+    // The bind sources exist before the container is created (Docker refuses a missing one). The
+    // step runs again whenever the container would be replaced: which node holds the volume then
+    // decides between directories and placeholders.
+    const drbd = args.stack.drbd;
+    const sources = GITLAB_DATA_DIRS.map((d) => `${args.volumeRoot}${d}`);
+    const containerShape = crypto
+      .createHash("sha256")
+      .update(JSON.stringify([gitlabImageOf(g), omnibus, g.ports, g.shmSize, args.containerName, args.volumeRoot, g.externalUrl]))
+      .digest("hex");
+    after.push(
+      args.engineIsLocal
+        ? new local.Command(`${name}-volume`, { create: `install -d -m 0755 ${sources.join(" ")}` }, { parent: this, dependsOn: [...args.after] })
+        : hostCommand(
+            `${name}-volume`,
+            {
+              host: args.host,
+              script: {
+                description: `GitLab's data directories under ${args.volumeRoot}`,
+                vars: {
+                  VOLUME_ROOT: args.volumeRoot,
+                  DIRS: [...GITLAB_DATA_DIRS],
+                  ON_DRBD: args.startedByFailover && drbd ? "yes" : "no",
+                  MOUNT_POINT: drbd?.mountPoint ?? "",
+                  DRBD_DEVICE: drbd?.device ?? "",
+                },
+                bodies: ["components/gitlab/scripts/volume.sh"],
+              },
+              triggers: [containerShape],
+            },
+            { parent: this, dependsOn: [...args.after] },
+          ),
+    );
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -90,14 +136,40 @@ export class GitlabNode extends pulumi.ComponentResource {
         shmSize: g.shmSize,
         restart: args.startedByFailover ? "no" : "always",
         start: !args.startedByFailover,
+        // A container created stopped must say so: the provider deletes a container it reads back
+        // not running while must_run is true (the default), failing the create (kreuzwerker
+        // resource_docker_container_funcs.go resourceDockerContainerRead).
+        mustRun: !args.startedByFailover,
         healthcheck: { tests: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: "60s", timeout: "30s", retries: 5, startPeriod: "600s" },
-        volumes: ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"].map((p) => ({ hostPath: `${args.volumeRoot}${p}`, containerPath: p })),
+        // Type bind through Docker's Mounts API (kreuzwerker resource_docker_container_funcs.go maps
+        // `mounts` to mount.Mount): a missing source is an error, where `volumes` (-v) would create
+        // an empty directory and start a blank GitLab.
+        mounts: GITLAB_DATA_DIRS.map((d) => ({ type: "bind", source: `${args.volumeRoot}${d}`, target: d })),
         envs: [`GITLAB_OMNIBUS_CONFIG=${omnibus}`],
         uploads: [{ file: DB_PASSWORD_FILE, content: pulumi.secret(args.dbPassword), permissions: "0600" }],
+        // Without it the provider stops a replaced container with a timeout of 0, i.e. kills GitLab
+        // (kreuzwerker resourceDockerContainerDelete: ContainerStop with destroy_grace_seconds).
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
       },
       // One container of that name per engine: the old one goes before the new one comes.
       { parent: this, provider, dependsOn: [...after], deleteBeforeReplace: true },
     );
+    if (args.startedByFailover && drbd) {
+      // A replaced container is started again where the volume is, through the failover's unit.
+      hostCommand(
+        `${name}-start`,
+        {
+          host: args.host,
+          script: {
+            description: `start ${args.stack.failover.gitlabUnit} again where ${drbd.device} is mounted`,
+            vars: { MOUNT_POINT: drbd.mountPoint, DRBD_DEVICE: drbd.device, GITLAB_UNIT: args.stack.failover.gitlabUnit },
+            bodies: ["components/gitlab/scripts/start-after-replace.sh"],
+          },
+          triggers: [this.container.id],
+        },
+        { parent: this, dependsOn: [this.container] },
+      );
+    }
     this.registerOutputs({});
   }
 }

@@ -4,12 +4,16 @@
 
 export interface OmnibusInput {
   readonly externalUrl: string;
-  readonly db: { readonly host: string; readonly port: number; readonly database: string; readonly username: string };
+  readonly db: { readonly host: string; readonly port: number; readonly database: string; readonly username: string; readonly version?: number };
   /** Path of the password file inside the container. */
   readonly dbPasswordFile: string;
   /** Port users reach Git over SSH on (the container's 22 is published there). */
   readonly sshPort: number;
   readonly backup: { readonly path: string; readonly keepTime: number; readonly archivePermissions: string };
+  /** HTTPS of an https external_url: Let's Encrypt only when asked, else these certificate files. */
+  readonly tls?: { readonly letsEncrypt: boolean; readonly contactEmails: readonly string[]; readonly certificate?: string; readonly key?: string };
+  /** Puma and Sidekiq sizes: the database's max_connections is derived from the same values. */
+  readonly load?: { readonly puma: { readonly workerProcesses?: number | undefined; readonly maxThreads: number }; readonly sidekiq: { readonly concurrency: number } };
   /** Appended as given (escape hatch). */
   readonly extra: readonly string[];
 }
@@ -22,6 +26,8 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     "# Managed by gitlab-ha (components/gitlab): GitLab against the external PostgreSQL primary.",
     `external_url ${rubyString(o.externalUrl)}`,
     "postgresql['enable'] = false",
+    // gitlab.rb.template: "Set this if you have disabled the bundled PostgreSQL but still want to use the backup rake tasks".
+    ...(o.db.version !== undefined ? [`postgresql['version'] = ${o.db.version}`] : []),
     "gitlab_rails['db_adapter'] = 'postgresql'",
     "gitlab_rails['db_encoding'] = 'unicode'",
     `gitlab_rails['db_host'] = ${rubyString(o.db.host)}`,
@@ -33,7 +39,38 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     `gitlab_rails['backup_path'] = ${rubyString(o.backup.path)}`,
     `gitlab_rails['backup_keep_time'] = ${o.backup.keepTime}`,
     `gitlab_rails['backup_archive_permissions'] = ${o.backup.archivePermissions}`,
+    ...tlsLines(o),
+    // The database is sized for exactly these pools (components/postgres/sizing.ts); unset workers
+    // leave Omnibus's own default, which sizing.ts computes the same way (puma.rb `workers`).
+    ...(o.load
+      ? [
+          ...(o.load.puma.workerProcesses !== undefined ? [`puma['worker_processes'] = ${o.load.puma.workerProcesses}`] : []),
+          `puma['max_threads'] = ${o.load.puma.maxThreads}`,
+          `sidekiq['concurrency'] = ${o.load.sidekiq.concurrency}`,
+        ]
+      : []),
     ...o.extra,
     "",
   ].join("\n");
+}
+
+/**
+ * Let's Encrypt is an explicit choice: with `letsencrypt['enable']` left nil, Omnibus enables it by
+ * itself for an https external_url whose certificate files are missing (omnibus-gitlab
+ * files/gitlab-cookbooks/letsencrypt/libraries/letsencrypt.rb, `should_auto_enable?`; !2353), and
+ * an internal host then fails its first reconfigure. Off, nginx serves the named files.
+ */
+function tlsLines(o: OmnibusInput): string[] {
+  const tls = o.tls ?? { letsEncrypt: false, contactEmails: [] };
+  if (tls.letsEncrypt) {
+    return ["letsencrypt['enable'] = true", ...(tls.contactEmails.length ? [`letsencrypt['contact_emails'] = [${tls.contactEmails.map(rubyString).join(", ")}]`] : [])];
+  }
+  const url = new URL(o.externalUrl);
+  if (url.protocol !== "https:") return ["letsencrypt['enable'] = false"];
+  // Omnibus's own default paths (gitlab.rb.template: /etc/gitlab/ssl/#{host}.crt and .key).
+  return [
+    "letsencrypt['enable'] = false",
+    `nginx['ssl_certificate'] = ${rubyString(tls.certificate ?? `/etc/gitlab/ssl/${url.hostname}.crt`)}`,
+    `nginx['ssl_certificate_key'] = ${rubyString(tls.key ?? `/etc/gitlab/ssl/${url.hostname}.key`)}`,
+  ];
 }

@@ -27,8 +27,12 @@ export class HostFile extends pulumi.ComponentResource {
   public readonly contentHash: pulumi.Output<string>;
 
   constructor(name: string, args: HostFileArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("gitlab-ha:host:File", name, args, opts);
     const content = args.secret ? pulumi.secret(args.content) : pulumi.output(args.content);
+    // A component's inputs are kept in state (@pulumi/pulumi resource.ts ComponentResource): what
+    // reviewers and policies read of the file, with the host by name and a secret content encrypted.
+    const { host, path, mode, owner, group } = args;
+    const inputs = { host: host.name, path, mode, owner, group, content, secret: args.secret ?? false, createDirectory: args.createDirectory ?? false, removeOnDelete: args.removeOnDelete ?? false };
+    super("gitlab-ha:host:File", name, inputs, opts);
     this.contentHash = content.apply((c) => crypto.createHash("sha256").update(c).digest("hex"));
     const vars = { FILE_PATH: args.path, FILE_MODE: args.mode, FILE_OWNER: args.owner, FILE_GROUP: args.group, FILE_MKDIR: args.createDirectory ?? false };
     hostCommand(

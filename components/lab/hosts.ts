@@ -10,6 +10,7 @@ import { readAsset } from "../host/assets";
 import { publicKeyOf } from "./ssh-key";
 
 const IMAGE_RECIPE = "components/lab/build-host-image.sh";
+const SLOT_CHECK = "components/lab/scripts/slot-free.sh";
 
 export interface LabHostsArgs {
   readonly lab: LabConfig;
@@ -18,6 +19,12 @@ export interface LabHostsArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** Prefix of container names, so several lab stacks can share one engine. */
   readonly prefix: string;
+  /** The stack's name, for the message that tells how to move a clashing stack to another slot. */
+  readonly stack: string;
+  /** Further host ports the stack publishes on the engine (GitLab's), checked free before anything is created. */
+  readonly publishedPorts?: readonly number[];
+  /** The stack's other containers on the engine (GitLab's), which may already publish those ports. */
+  readonly ownContainers?: readonly string[];
   /**
    * Image reference the stack's GitLab containers use. No GitLab image can be pulled on lab
    * machines: the lab host image is tagged under this name as a stand-in (never started).
@@ -54,10 +61,21 @@ export class LabHosts extends pulumi.ComponentResource {
         { parent: this, dependsOn: [build] },
       );
     }
+    // Two stack names can derive one slot: say so, and how to move, before Docker refuses the
+    // network with "Pool overlaps" (see components/lab/slots.ts).
+    const ports = [...args.hosts.map((h) => h.ssh.port!), ...(args.publishedPorts ?? [])];
+    const slotCheck = new local.Command(
+      `${name}-slot-free`,
+      {
+        create: `bash ${SLOT_CHECK} ${[args.stack, lab.slot ?? "-", lab.network.name, lab.network.subnet, ...ports].join(" ")}`,
+        environment: { DOCKER_HOST: lab.dockerHost, OWN_CONTAINERS: [...args.hosts.map((h) => `${args.prefix}-${h.name}`), ...(args.ownContainers ?? [])].join(" ") },
+      },
+      { parent: this },
+    );
     const network = new docker.Network(
       `${name}-network`,
       { name: lab.network.name, driver: "bridge", ipamConfigs: [{ subnet: lab.network.subnet }] },
-      { parent: this, provider },
+      { parent: this, provider, dependsOn: [slotCheck] },
     );
     const authorizedKeys = pulumi.output(args.sshPrivateKey).apply((k) => `${publicKeyOf(k)}\n`);
     const containers = new Map<string, docker.Container>();

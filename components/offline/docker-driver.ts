@@ -33,6 +33,7 @@ export async function ensureNetwork(values: Values, engine: string): Promise<boo
 const CONTAINER_INPUTS = [
   "name", "hostname", "image", "command", "capabilities", "securityOpts", "tmpfs", "volumes",
   "networksAdvanced", "ports", "uploads", "restart", "labels", "envs", "shmSize", "healthcheck", "start",
+  "mounts", "destroyGraceSeconds", "mustRun",
 ] as const;
 
 /** Creates the container unless one with the same inputs runs; replaces it otherwise. */
@@ -43,7 +44,9 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
   const current = await run("docker", ["inspect", name, "--format", `{{index .Config.Labels "${HASH_LABEL}"}} {{.State.Running}}`], { env });
   if (current.code === 0) {
     if (current.stdout.trim() === `${inputsHash} ${values.start === false ? "false" : "true"}`) return false;
-    await runOk("docker", ["rm", "-f", name], { env }); // replace: delete before create, as the provider does
+    // Replace: delete before create, as the provider does (a graceful stop first when asked).
+    if (values.destroyGraceSeconds !== undefined) await run("docker", ["stop", "--time", String(Number(values.destroyGraceSeconds)), name], { env });
+    await runOk("docker", ["rm", "-f", name], { env });
   }
   const args = ["create", "--name", name, "--label", `${HASH_LABEL}=${inputsHash}`];
   if (values.hostname) args.push("--hostname", String(values.hostname));
@@ -52,6 +55,10 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
   for (const [p, o] of Object.entries((values.tmpfs as Record<string, string> | undefined) ?? {})) args.push("--tmpfs", o ? `${p}:${o}` : p);
   for (const v of (values.volumes as { hostPath: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
     args.push("-v", `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
+  }
+  for (const m of (values.mounts as { type: string; source?: string; target: string; readOnly?: boolean }[] | undefined) ?? []) {
+    if (m.type !== "bind" || !m.source || /,/.test(m.source + m.target)) throw new Error(`lab executor: mount ${JSON.stringify(m)} not implemented (bind mounts only)`);
+    args.push("--mount", `type=bind,source=${m.source},target=${m.target}${m.readOnly ? ",readonly" : ""}`);
   }
   const networks = (values.networksAdvanced as { name: string; ipv4Address?: string }[] | undefined) ?? [];
   if (networks.length > 1) throw new Error("lab executor: containers on more than one network are not implemented");
@@ -100,6 +107,16 @@ export async function ensureContainer(values: Values, engine: string, inputsHash
     }
   }
   if (values.start !== false) await runOk("docker", ["start", name], { env });
+  // The provider reads the container back after creating it and, when it is not running while
+  // must_run (default true) is set, deletes it and fails (kreuzwerker
+  // resource_docker_container_funcs.go resourceDockerContainerRead): so does the executor.
+  if (values.mustRun !== false) {
+    const state = await run("docker", ["inspect", name, "--format", "{{.State.Running}}"], { env });
+    if (state.stdout.trim() !== "true") {
+      await run("docker", ["rm", "-f", name], { env });
+      throw new Error(`docker.Container ${name}: container failed to be in running state (set mustRun: false for a container created stopped)`);
+    }
+  }
   return true;
 }
 

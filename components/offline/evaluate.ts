@@ -25,7 +25,13 @@ export interface EvaluatedResource {
   readonly display: Record<string, unknown>;
   /** Inputs with secret values in clear: only for the executor, never written anywhere. */
   readonly values: Record<string, unknown>;
-  readonly options: { readonly deleteBeforeReplace?: boolean; readonly protect?: boolean; readonly provider?: string };
+  readonly options: {
+    readonly deleteBeforeReplace?: boolean;
+    readonly protect?: boolean;
+    readonly retainOnDelete?: boolean;
+    readonly additionalSecretOutputs?: readonly string[];
+    readonly provider?: string;
+  };
 }
 
 export interface Evaluation {
@@ -125,6 +131,10 @@ async function toEvaluated(r: Recorded): Promise<EvaluatedResource> {
     options: {
       ...((r.opts as pulumi.CustomResourceOptions).deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
       ...(r.opts.protect ? { protect: true } : {}),
+      ...(r.opts.retainOnDelete ? { retainOnDelete: true } : {}),
+      ...((r.opts as pulumi.CustomResourceOptions).additionalSecretOutputs?.length
+        ? { additionalSecretOutputs: [...(r.opts as pulumi.CustomResourceOptions).additionalSecretOutputs!] }
+        : {}),
       ...(provider ? { provider: await idOf(provider) } : {}),
     },
   };

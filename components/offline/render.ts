@@ -3,7 +3,7 @@
 import * as YAML from "yaml";
 import { hostOf as hostInHeader } from "../host/script";
 import { SECRET, type Evaluation, type EvaluatedResource } from "./evaluate";
-import { checkAll, type Violation } from "../policy/policies";
+import { checkAll, type Violation } from "../policy/pack/checks";
 import { dependencies, topologicalOrder } from "./graph";
 
 const REMOTE_COMMAND = "command:remote:Command";

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { UNKNOWN_SECRET } from "../config/load";
+import { ConfigError, UNKNOWN_SECRET } from "../config/load";
 
 export interface StackFile {
   readonly project: string;
@@ -14,7 +14,40 @@ export interface StackFile {
   readonly secretKeys: string[];
 }
 
-export class StackFileError extends Error {}
+/** A stack or project file that cannot be read as YAML: a config error naming the file and line. */
+export class StackFileError extends ConfigError {
+  constructor(file: string, problem: string, line?: { line: number; col: number }) {
+    const where = line ? `${file}:${line.line}:${line.col}` : file;
+    super([{ path: where, message: problem }]);
+    this.message = `${problem.includes(file) ? problem : `${where}: ${problem}`}; nothing was changed`;
+    this.name = "StackFileError";
+  }
+}
+
+/** Parses a YAML mapping; a syntax error becomes a StackFileError with the file and line. */
+function parseYamlFile(file: string): Record<string, unknown> {
+  const shown = path.relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new StackFileError(shown, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    // yaml's YAMLParseError: the first line of its message names the problem and position; the
+    // rest quotes the file, which is left out (it may hold values that are not meant for logs).
+    if (e instanceof YAML.YAMLError) throw new StackFileError(shown, `invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`, e.linePos?.[0]);
+    throw e;
+  }
+  const mapping = (v: unknown) => v === null || v === undefined || (typeof v === "object" && !Array.isArray(v));
+  if (!mapping(doc)) throw new StackFileError(shown, "expected a YAML mapping at the top level");
+  const config = (doc as { config?: unknown } | null)?.config;
+  if (!mapping(config)) throw new StackFileError(shown, "expected `config:` to be a mapping of keys to values");
+  return (doc ?? {}) as Record<string, unknown>;
+}
 
 const containsSecure = (v: unknown): boolean =>
   !!v && typeof v === "object" && (("secure" in (v as object) && Object.keys(v as object).length === 1) || Object.values(v as object).some(containsSecure));
@@ -29,9 +62,9 @@ const replaceSecure = (v: unknown): unknown => {
 export function readStackFile(projectDir: string, stack: string, overrides: Record<string, unknown> = {}): StackFile {
   const projectFile = path.join(projectDir, "Pulumi.yaml");
   const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(stackFile)) throw new StackFileError(`no stack file ${path.relative(process.cwd(), stackFile) || stackFile}`);
-  const project = YAML.parse(fs.readFileSync(projectFile, "utf8")) as { name: string; config?: Record<string, { default?: unknown }> };
-  const stackDoc = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  if (!fs.existsSync(stackFile)) throw new StackFileError(path.relative(process.cwd(), stackFile) || stackFile, `no stack file ${path.relative(process.cwd(), stackFile) || stackFile}`);
+  const project = parseYamlFile(projectFile) as { name: string; config?: Record<string, { default?: unknown }> };
+  const stackDoc = parseYamlFile(stackFile) as { config?: Record<string, unknown> };
 
   const values: Record<string, unknown> = {};
   for (const [key, decl] of Object.entries(project.config ?? {})) {

@@ -2,10 +2,11 @@
 // slots derived from the hosts' roles, and passwords from config secrets or generated.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { PostgresConfig } from "../config/schema";
+import type { GitlabConfig, PostgresConfig } from "../config/schema";
 import type { HostTarget } from "../host/target";
 import { PostgresPrimary } from "./primary";
 import { renderPgHba, renderPostgresConf, slotName } from "./render";
+import { gitlabSettings } from "./sizing";
 import { PostgresStandby } from "./standby";
 import { GitlabWriter, PostgresSwitchover, rejoinStep, rewindRoleStep } from "./switchover";
 
@@ -15,11 +16,18 @@ export interface PostgresClusterArgs {
   readonly standbys: readonly HostTarget[];
   /** Hosts whose GitLab connects as the gitlab role. */
   readonly gitlabHosts: readonly HostTarget[];
+  /** GitLab's Puma and Sidekiq sizes: the database's connections derive from them. */
+  readonly gitlab: Pick<GitlabConfig, "puma" | "sidekiq">;
   /** From config secrets; generated (and kept in state) when absent. */
   readonly replicationPassword?: pulumi.Input<string>;
   readonly gitlabPassword?: pulumi.Input<string>;
   /** GitLab nodes whose writes stop while the primary moves (switchover.ts). */
   readonly gitlabWriters?: readonly GitlabWriter[];
+  /**
+   * Protect generated passwords from an accidental destroy or replace (lab stacks come and go:
+   * false there). Rotating one is deliberate: README, "Rotating a generated password".
+   */
+  readonly protectPasswords?: boolean;
 }
 
 /** Addresses a host's connections come from: its address and any declared source addresses. */
@@ -38,14 +46,20 @@ export class PostgresCluster extends pulumi.ComponentResource {
     const pg = args.postgres;
     // Secret in every case: a provider that forgot to mark `result` secret cannot leak it.
     const password = (suffix: string, given?: pulumi.Input<string>) =>
-      pulumi.secret(given ?? new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this }).result);
+      pulumi.secret(given ?? new random.RandomPassword(`${name}-${suffix}`, { length: 32, special: false }, { parent: this, protect: args.protectPasswords ?? true }).result);
     const replicationPassword = password("replication-password", args.replicationPassword);
     this.gitlabPassword = password("gitlab-password", args.gitlabPassword);
 
     const dbHosts = [args.primary, ...args.standbys];
     const common = {
       postgres: pg,
-      postgresConf: renderPostgresConf(pg),
+      postgresConf: renderPostgresConf(
+        pg,
+        gitlabSettings(
+          { nodes: args.gitlabHosts.map((h) => ({ ...h.config, drbd: h.config.roles.includes("drbd") })), puma: args.gitlab.puma, sidekiq: args.gitlab.sidekiq },
+          dbHosts.map((h) => h.config.memoryMiB),
+        ),
+      ),
       pgHba: renderPgHba({
         database: pg.database,
         gitlabUser: pg.gitlabUser,

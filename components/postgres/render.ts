@@ -2,6 +2,7 @@
 import * as crypto from "node:crypto";
 import { isIP } from "node:net";
 import type { PostgresConfig } from "../config/schema";
+import type { SettingValue } from "./sizing";
 
 /** Replication slots created by the program carry this prefix (and only those are ever dropped). */
 export const SLOT_PREFIX = "gitlab_ha_";
@@ -18,11 +19,13 @@ function confValue(v: string | number | boolean): string {
 
 /**
  * conf.d/50-gitlab-ha.conf: identical on the primary and every standby, so that a standby's
- * copy of the primary's files (pg_basebackup on EL layouts) is already correct, and a promoted
- * standby serves replicas as the primary did.
+ * copy of the primary's files (pg_basebackup on EL layouts) is already correct, a promoted
+ * standby serves replicas as the primary did, and every setting a hot standby needs no lower than
+ * its primary's is equal. `sizing` holds the managed GitLab defaults (sizing.ts);
+ * `postgres.settings` overrides them, each setting written once.
  */
-export function renderPostgresConf(pg: PostgresConfig): string {
-  const settings: [string, string | number | boolean][] = [
+export function renderPostgresConf(pg: PostgresConfig, sizing: readonly [string, SettingValue][] = []): string {
+  const fixed: [string, SettingValue][] = [
     ["listen_addresses", pg.listenAddresses.join(",")],
     ["port", pg.port],
     ["password_encryption", "scram-sha-256"],
@@ -31,11 +34,17 @@ export function renderPostgresConf(pg: PostgresConfig): string {
     ["max_wal_senders", pg.maxWalSenders],
     ["max_replication_slots", pg.maxReplicationSlots],
     ["max_slot_wal_keep_size", pg.maxSlotWalKeepSize === "-1" ? -1 : pg.maxSlotWalKeepSize],
+    // Prepared for pg_rewind (a former primary rejoining as a standby without a full copy): it
+    // needs data checksums (clusters created here have them) or wal_log_hints (PostgreSQL docs,
+    // app-pgrewind). Restart-only: the service step restarts with the other such settings.
+    ["wal_log_hints", true],
     // Docs runtime-config-replication: with synchronous_standby_names set, a commit waits until
     // a listed standby confirms it as synchronous_commit says ('*': any standby).
     ...(pg.synchronous.enabled ? ([["synchronous_standby_names", "*"], ["synchronous_commit", pg.synchronous.commit]] as [string, string][]) : []),
-    ...Object.entries(pg.settings).sort(([a], [b]) => a.localeCompare(b)),
   ];
+  const overrides = Object.entries(pg.settings);
+  const managed = sizing.filter(([k]) => !(k in pg.settings));
+  const settings = [...fixed, ...managed, ...overrides.sort(([a], [b]) => a.localeCompare(b))];
   return [
     "# Managed by gitlab-ha (components/postgres). Local changes are overwritten on the next `pulumi up`.",
     ...settings.map(([k, v]) => `${k} = ${confValue(v)}`),

@@ -18,9 +18,22 @@ export interface RunnerHostArgs {
   /** The runnerTokens secret (JSON), if set. */
   readonly tokens?: pulumi.Output<string>;
   readonly engine: { readonly host: string; readonly sshOpts?: string[] };
+  /** gitlab.version: the runner version defaults to its major.minor. */
+  readonly gitlabVersion?: string;
 }
 
 const DIR = "/etc/gitlab-runner";
+
+/**
+ * The gitlab-runner version: runners.version, else GitLab's major.minor with patch 0 (gitlab-runner
+ * docs, "GitLab Runner versions": keep runner major.minor in step with GitLab's).
+ */
+export function runnerVersionOf(runners: RunnersConfig, gitlabVersion: string | undefined): string {
+  if (runners.version) return runners.version;
+  const m = /^(\d+)\.(\d+)\./.exec(gitlabVersion ?? "");
+  if (!m) throw new Error("runners.version or gitlab.version is required (checked by the config rules)");
+  return `${m[1]}.${m[2]}.0`;
+}
 
 /** stdin of the register step: "<name> token|registration <value>" per runner. */
 export function tokenLines(tokensJson: string, names: readonly string[]): string {
@@ -45,6 +58,8 @@ export class RunnerHost extends pulumi.ComponentResource {
           description: `register runners ${names.join(", ") || "(none)"} and write config.toml`,
           vars: {
             TOKEN_DIR: `${DIR}/tokens`,
+            // gitlab-runner keeps its system id beside config.toml (commands/internal/configfile).
+            SYSTEM_ID_FILE: `${DIR}/.runner_system_id`,
             TEMPLATE: `${DIR}/config.toml.tmpl`,
             CONFIG_FILE: `${DIR}/config.toml`,
             RUNNER_NAMES: names,
@@ -65,7 +80,7 @@ export class RunnerHost extends pulumi.ComponentResource {
       `${name}-container`,
       {
         name: "gitlab-runner",
-        image: `${args.runners.image}:v${args.runners.version}`,
+        image: `${args.runners.image}:v${runnerVersionOf(args.runners, args.gitlabVersion)}`,
         restart: "always",
         volumes: [
           { hostPath: DIR, containerPath: DIR },

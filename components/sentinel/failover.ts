@@ -1,12 +1,13 @@
 // Who starts GitLab on the DRBD data nodes (runbook sections 5 and 6): the git_sentinel unit,
-// or drbd-reactor's promoter. Either way GitLab's own unit is disabled at boot; with the
-// sentinel it is also ordered after it through a drop-in, never by editing the packaged unit.
+// or drbd-reactor's promoter. Either way GitLab's own unit is disabled at boot and a drop-in makes
+// it refuse to start where the volume is not mounted; with the sentinel another drop-in orders it
+// after the sentinel. Drop-ins, never edits of the packaged unit.
 import * as pulumi from "@pulumi/pulumi";
 import type { DrbdConfig, FailoverConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
-import { renderGitlabAfterSentinelDropIn, renderPromoterConfig, renderSentinelUnit, SENTINEL_UNIT } from "./render";
+import { GITLAB_GUARD_DROP_IN, renderGitlabAfterSentinelDropIn, renderGitlabGuardDropIn, renderPromoterConfig, renderSentinelUnit, SENTINEL_UNIT } from "./render";
 
 export interface FailoverArgs {
   readonly failover: FailoverConfig;
@@ -43,16 +44,23 @@ export class Failover extends pulumi.ComponentResource {
       const base = `${name}-${host.name}`;
       const file = (suffix: string, path: string, content: string) =>
         new HostFile(`${base}-${suffix}`, { host, path, content, mode: "0644", owner: "root", group: "root", createDirectory: true }, { parent: this, dependsOn: [after] });
+      // Either engine: GitLab's unit refuses to start where the volume is not mounted.
+      const guard = file("gitlab-guard", `/etc/systemd/system/${f.gitlabUnit}.d/${GITLAB_GUARD_DROP_IN}`, renderGitlabGuardDropIn({ mountPoint: args.drbd.mountPoint, engine: f.engine }));
       if (f.engine === "sentinel") {
         const files = [
           file("unit", `/etc/systemd/system/${SENTINEL_UNIT}`, renderSentinelUnit({ execStart: f.sentinel.execStart })),
           file("gitlab-after", `/etc/systemd/system/${f.gitlabUnit}.d/50-gitlab-ha-after-sentinel.conf`, renderGitlabAfterSentinelDropIn()),
+          guard,
         ];
         hostCommand(
           `${base}-enable`,
           {
             host,
-            script: { description: `enable ${SENTINEL_UNIT}; ${f.gitlabUnit} off at boot`, vars: { SENTINEL_UNIT, GITLAB_UNIT: f.gitlabUnit }, bodies: ["components/sentinel/scripts/enable.sh"] },
+            script: {
+              description: `enable ${SENTINEL_UNIT}; ${f.gitlabUnit} off at boot`,
+              vars: { SENTINEL_UNIT, SENTINEL_EXEC: f.sentinel.execStart, GITLAB_UNIT: f.gitlabUnit },
+              bodies: ["components/sentinel/scripts/enable.sh"],
+            },
             triggers: files.map((x) => x.contentHash),
           },
           { parent: this, dependsOn: files },
@@ -62,6 +70,7 @@ export class Failover extends pulumi.ComponentResource {
         const files = [
           file("mount", `/etc/systemd/system/${mount}`, renderMountUnit(args.drbd)),
           file("promoter", PROMOTER_FILE, renderPromoterConfig({ resource: args.drbd.resource, start: [mount, f.gitlabUnit] })),
+          guard,
         ];
         hostCommand(
           `${base}-enable`,

@@ -12,6 +12,13 @@ const UNIT_NAME = /^[A-Za-z0-9@._-]+\.(service|mount|target)$/;
 const RESOURCE_NAME = /^[A-Za-z0-9_-]+$/;
 const PLAIN_PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 
+function mountPath(p: string): string {
+  if (!PLAIN_PATH.test(p) || p.split("/").some((s) => s === "." || s === "..")) {
+    throw new Error(`invalid mount point ${JSON.stringify(p)}: expected an absolute path of [A-Za-z0-9._-] segments`);
+  }
+  return p;
+}
+
 function unitName(name: string): string {
   if (!UNIT_NAME.test(name)) throw new Error(`invalid systemd unit name ${JSON.stringify(name)}: expected ${UNIT_NAME}`);
   return name;
@@ -71,6 +78,33 @@ export function renderGitlabAfterSentinelDropIn(): string {
     "# Managed by gitlab-ha (components/sentinel): only the sentinel starts GitLab, so GitLab is ordered after it.",
     "[Unit]",
     `After=${SENTINEL_UNIT}`,
+    "",
+  ].join("\n");
+}
+
+/** Where GitLab's guard drop-in goes, next to the sentinel's ordering drop-in. */
+export const GITLAB_GUARD_DROP_IN = "50-gitlab-ha-volume.conf";
+
+/**
+ * Drop-in for GitLab's unit, for either engine: GitLab starts only where the DRBD volume is
+ * mounted. systemd.unit(5): an Assert*= that does not hold fails the start job (logged loudly)
+ * without changing the unit's state (since systemd 218; EL8 has 239); unlike RequiresMountsFor=
+ * it pulls nothing in, so a manual start never mounts (or tries to promote) the volume itself.
+ * With drbd-reactor, whose promoter "does not do any service monitoring" (drbd-reactor
+ * doc/promoter.md, "Service failure"), the unit also restarts whenever it exits, as that document
+ * asks (Restart=always), within start limits so that a GitLab that keeps failing stops for good
+ * and its drbd-services@ target with it, instead of looping (same doc: "StartLimitIntervalSec=
+ * and StartLimitBurst="; [Unit] spelling, systemd 229 and later).
+ */
+export function renderGitlabGuardDropIn(o: { readonly mountPoint: string; readonly engine: "sentinel" | "drbd-reactor" }): string {
+  const mount = mountPath(o.mountPoint);
+  return [
+    `# Managed by gitlab-ha (components/sentinel): GitLab runs only on the node where ${mount} (the DRBD volume) is mounted.`,
+    "[Unit]",
+    `AssertPathIsMountPoint=${mount}`,
+    ...(o.engine === "drbd-reactor"
+      ? ["StartLimitIntervalSec=30min", "StartLimitBurst=5", "", "[Service]", "Restart=always", "RestartSec=30s"]
+      : []),
     "",
   ].join("\n");
 }

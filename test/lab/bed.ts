@@ -1,5 +1,6 @@
 // The lab test bed: a Docker engine (started when none runs), and the repository's lab stack
-// under its own names, addresses and ports so that it can run beside a developer's `npm run lab`.
+// under its own stack name, so that it can run beside a developer's `npm run lab`: the name alone
+// gives it its own network, addresses and ports (components/lab/slots.ts).
 // Hosts are converged only by applyStack, i.e. by the program's own resources.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -8,42 +9,24 @@ import { applyStack, ApplyOptions, ApplyReport, destroyStack } from "../../compo
 import { ensureLabKey } from "../../components/offline/lab-cli";
 import { run } from "../../components/offline/run";
 import { readStackFile } from "../../components/offline/stack-file";
-import { ROOT } from "../helpers";
+import { ROOT, stackConfigOf } from "../helpers";
 
 export const STACK = "labtest";
 const STATE = path.join(ROOT, ".lab", "state", `${STACK}.json`);
 
-/** The lab stack's config, moved to its own subnet and ports. */
-function labTestConfig(): Record<string, unknown> {
-  const file = readStackFile(ROOT, "lab");
-  const get = (k: string) => JSON.parse(file.config[`gitlab-ha:${k}`]!) as Record<string, unknown>;
-  const move = (a: string) => a.replace(/^172\.31\.229\./, "172.31.230.");
-  const hosts = (get("hosts") as unknown as { address: string; ssh: { port: number } }[]).map((h) => ({
-    ...h,
-    address: move(h.address),
-    ssh: { ...h.ssh, port: h.ssh.port + 1 },
-  }));
-  return {
-    hosts,
-    lab: { network: { name: "gitlab-ha-labtest", subnet: "172.31.230.0/24" } },
-    firewall: { adminNetworks: ["172.31.230.1/32"] },
-    postgres: get("postgres"),
-    gitlab: get("gitlab"),
-  };
-}
-
-export const CONFIG = labTestConfig();
-export const POSTGRES = CONFIG.postgres as Record<string, unknown>;
-export const address = (host: string) => (CONFIG.hosts as { name: string; address: string }[]).find((h) => h.name === host)!.address;
+/** The lab stack's config as the program derives it for this stack name. */
+export const CONFIG = stackConfigOf("lab", STACK);
+export const POSTGRES = JSON.parse(readStackFile(ROOT, "lab").config["gitlab-ha:postgres"]!) as Record<string, unknown>;
+export const address = (host: string) => CONFIG.hosts.find((h) => h.name === host)!.address;
 export const container = (host: string) => `gitlab-ha-${STACK}-${host}`;
 
-export const OPTIONS = { stackFile: "lab", stack: STACK, overrides: CONFIG };
+export const OPTIONS = { stackFile: "lab", stack: STACK };
 
 const options = (o: { postgres?: Record<string, unknown>; force?: boolean } = {}): ApplyOptions => ({
   stackFile: "lab",
   stack: STACK,
   stateFile: STATE,
-  overrides: { ...CONFIG, ...(o.postgres ? { postgres: { ...POSTGRES, ...o.postgres } } : {}) },
+  ...(o.postgres ? { overrides: { postgres: { ...POSTGRES, ...o.postgres } } } : {}),
   forceCommands: o.force ?? false,
   log: process.env.LAB_VERBOSE ? (l) => process.stderr.write(`lab: ${l}\n`) : () => undefined,
 });

@@ -4,10 +4,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StepError } from "../../components/offline/apply";
-import { recover } from "../../components/sentinel/recover";
-import { address, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
+import { drbdSchema } from "../../components/config/schema";
+import { renderGlobalCommon } from "../../components/drbd/render";
+import { recover, RecoveryRefused } from "../../components/sentinel/recover";
+import { address, CONFIG, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
 
 const IMG = "/var/lib/gitlab-ha-lab/disks/vdb1.img";
+/** GitLab's published HTTP port: the lab stack's own (derived from its name, components/lab/slots.ts). */
+const HTTP = CONFIG.gitlab.ports.http;
 const changesOf = (r: Awaited<ReturnType<typeof converge>>) => r.ran.flatMap((s) => s.changes.map((c) => `${s.host ?? "-"}: ${c}`));
 /** Connects from one lab host to another's port: "open" or "refused". */
 const probe = async (from: string, to: string, port: number) =>
@@ -25,19 +29,20 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
 
   it("opens each port to exactly the hosts its role declares", async () => {
     // Listeners standing in for DRBD, the sentinel and GitLab's published web port (none run in the lab).
-    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
-    await waitFor("listeners", 10, async () => ((await sh("gitlab", "ss -ltn | grep -c ':7789 \\|:7980 \\|:1980 '")) === "3" ? true : undefined));
+    for (const port of [7789, 7980, HTTP]) await sh("gitlab", `systemd-run --quiet --unit=probe-${port} nc -lk ${port}`);
+    await waitFor("listeners", 10, async () => ((await sh("gitlab", `ss -ltn | grep -c ':7789 \\|:7980 \\|:${HTTP} '`)) === "3" ? true : undefined));
     assert.equal(await probe("gitlab2", "gitlab", 7789), "open", "DRBD from a DRBD peer");
     assert.equal(await probe("witness", "gitlab", 7789), "open", "DRBD from the tiebreaker");
     assert.equal(await probe("pgsql", "gitlab", 7789), "refused", "DRBD from a database host");
     assert.equal(await probe("gitlab2", "gitlab", 7980), "open", "sentinel from a peer");
     assert.equal(await probe("pgsq2", "gitlab", 7980), "refused", "sentinel from a non-peer");
-    assert.equal(await probe("pgsql", "gitlab", 1980), "open", "GitLab HTTP (the lab's published port) from anyone");
+    assert.equal(await probe("witness", "gitlab", 7980), "refused", "sentinel only between data nodes, not from the tiebreaker");
+    assert.equal(await probe("pgsql", "gitlab", HTTP), "open", "GitLab HTTP (the lab's published port) from anyone");
     assert.equal(await probe("gitlab2", "pgsql", 5432), "open", "PostgreSQL from a GitLab host");
     assert.equal(await probe("pgsq2", "pgsql", 5432), "open", "PostgreSQL from the standby");
     assert.equal(await probe("witness", "pgsql", 5432), "refused", "PostgreSQL from an unrelated host");
     assert.equal(await probe("gitlab", "pgsql", 22), "refused", "SSH only from the admin network");
-    for (const port of [7789, 7980, 1980]) await sh("gitlab", `systemctl stop probe-${port}`);
+    for (const port of [7789, 7980, HTTP]) await sh("gitlab", `systemctl stop probe-${port}`);
   });
 
   it("leaves iptables-save identical on a second run", async () => {
@@ -57,12 +62,47 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
     const plan = await sh("gitlab", "drbdadm -d up gitlab 2>/dev/null");
     assert.match(plan, /drbdsetup new-resource gitlab 0 --auto-promote=no --quorum=majority --on-no-quorum=io-error --on-no-data-accessible=io-error --on-suspended-primary-outdated=force-secondary/);
     assert.match(plan, new RegExp(`drbdsetup new-path gitlab 1 ipv4:${address("gitlab")}:7789 ipv4:${address("gitlab2")}:7789`));
-    assert.match(plan, new RegExp(`drbdsetup new-path gitlab 2 ipv4:${address("gitlab")}:7789 ipv4:${address("witness")}:7789`));
-    assert.match(plan, /--protocol=C --transport=tcp --verify-alg=sha1 --csums-alg=sha1 --data-integrity-alg=sha1 --after-sb-0pri=discard-zero-changes --after-sb-1pri=call-pri-lost-after-sb --after-sb-2pri=disconnect/);
+    // The options after review: no data-integrity-alg, consensus, detach.
+    assert.match(plan, /--protocol=C --transport=tcp --verify-alg=sha1 --csums-alg=sha1 --after-sb-0pri=discard-zero-changes --after-sb-1pri=consensus --after-sb-2pri=disconnect/);
+    assert.doesNotMatch(plan, /data-integrity-alg/);
     assert.match(plan, /drbdmeta 0 v09 \/dev\/vdb1 internal apply-al/);
-    assert.match(plan, /drbdsetup attach 0 \/dev\/vdb1 \/dev\/vdb1 internal .*--on-io-error=pass_on/);
+    assert.match(plan, /drbdsetup attach 0 \/dev\/vdb1 \/dev\/vdb1 internal .*--on-io-error=detach/);
     assert.match(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /new-minor gitlab 0 0/);
     assert.doesNotMatch(await sh("witness", "drbdadm -d up gitlab 2>/dev/null"), /attach/);
+  });
+
+  it("lists the diskless tiebreaker as a connected peer in both data nodes' plans, and keeps it up at boot", async () => {
+    for (const host of ["gitlab", "gitlab2"]) {
+      const plan = await sh(host, "drbdadm -d up gitlab 2>/dev/null");
+      assert.match(plan, /^drbdsetup new-peer gitlab 2 --_name=witness /m, host);
+      assert.match(plan, new RegExp(`^drbdsetup new-path gitlab 2 ipv4:${address(host)}:7789 ipv4:${address("witness")}:7789$`, "m"), host);
+      assert.match(plan, /^drbdsetup connect gitlab 2$/m, host);
+      // drbdadm knows the peer is diskless (drbdadm_postparse.c: no bitmap for a diskless peer).
+      assert.match(plan, /^drbdsetup peer-device-options gitlab 2 0 .*--bitmap=no$/m, host);
+    }
+    const own = await sh("witness", "drbdadm -d up gitlab 2>/dev/null");
+    for (const [id, peer] of [[0, "gitlab"], [1, "gitlab2"]] as const) {
+      assert.match(own, new RegExp(`^drbdsetup new-peer gitlab ${id} --_name=${peer} `, "m"));
+      assert.match(own, new RegExp(`^drbdsetup connect gitlab ${id}$`, "m"));
+    }
+    // The unit that brings it up at every boot: enabled, and valid with the real drbdadm and modprobe.
+    assert.equal(await sh("witness", "systemctl is-enabled drbd-tiebreaker-gitlab.service"), "enabled");
+    assert.equal(await sh("witness", "systemd-analyze verify /etc/systemd/system/drbd-tiebreaker-gitlab.service 2>&1 || echo failed"), "");
+    // (verify resolves the bare names in systemd's search path and fails on a missing command.)
+    assert.match(await sh("witness", "systemctl show -p ExecStart --value drbd-tiebreaker-gitlab.service"), /argv\[\]=drbdadm adjust gitlab ;/);
+    assert.match(await sh("witness", "systemctl show -p ExecStartPre --value drbd-tiebreaker-gitlab.service"), /argv\[\]=modprobe drbd ;/);
+    // drbd.activate is false in the lab (no kernel module): enabled, not started.
+    assert.equal(await sh("witness", "systemctl is-active drbd-tiebreaker-gitlab.service || true"), "inactive");
+  });
+
+  it("has drbdadm accept the pri-lost-after-sb handler rendered for call-pri-lost-after-sb", async () => {
+    const text = renderGlobalCommon(drbdSchema.parse({ initialPrimary: "gitlab", net: { afterSb1pri: "call-pri-lost-after-sb" } }));
+    await sh("gitlab", "mkdir -p /tmp/drbd-handler && cat >/tmp/drbd-handler/global_common.conf", text);
+    await sh("gitlab", "printf 'include \"/tmp/drbd-handler/global_common.conf\";\ninclude \"/etc/drbd.d/gitlab.res\";\n' >/tmp/drbd-handler/drbd.conf");
+    const dump = await sh("gitlab", "drbdadm -c /tmp/drbd-handler/drbd.conf dump 2>/dev/null");
+    assert.match(dump, /^common \{[\s\S]*handlers \{\s+pri-lost-after-sb\s+"\/usr\/lib\/drbd\/notify-pri-lost-after-sb\.sh; /m);
+    assert.match(dump, /after-sb-1pri\s+call-pri-lost-after-sb;/);
+    await sh("gitlab", "rm -rf /tmp/drbd-handler");
   });
 
   it("places GitLab's directories on the volume and keeps the volume out of fstab", async () => {
@@ -101,27 +141,37 @@ describe("host HA layer on lab hosts", { timeout: 900_000 }, () => {
     await waitFor("the sentinel active again", 30, async () => ((await sh("gitlab", "systemctl is-active git_sentinel.service || true")) === "active" ? true : undefined));
   });
 
-  it("recovers from a split brain by command: stop, report, choose, reset state, start", async () => {
+  it("the recovery command reads every node over SSH and refuses without a split brain, stopping nothing", async () => {
+    // Lab hosts have no DRBD kernel module: no connection is StandAlone, so there is nothing to
+    // recover (the full repair runs against stand-in DRBD tools in test/unit/recovery.test.ts).
     for (const [host, age] of [["gitlab", "now"], ["gitlab2", "1 hour ago"]] as const) {
       await sh(host, `mkdir -p /vdb/gitlab/var/opt/gitlab/git-data/repositories && touch -d '${age}' /vdb/gitlab/var/opt/gitlab/git-data/repositories/a.git && echo state > /opt/git_sentinel/state.db`);
     }
     const lines: string[] = [];
-    const { reports, survivor } = await recover({
+    let offered: string | undefined;
+    const refused = await recover({
       ...OPTIONS,
       log: (l) => lines.push(l),
-      choose: async (r, suggested) => {
-        assert.equal(suggested, "gitlab", "the node with the newest git data is suggested");
-        assert.equal(r.length, 2);
-        return suggested!;
-      },
-    });
-    assert.equal(survivor, "gitlab");
-    assert.ok(reports.find((r) => r.node === "gitlab")!.newestGit > reports.find((r) => r.node === "gitlab2")!.newestGit);
-    assert.ok(lines.includes("gitlab: stopped git_sentinel.service") && lines.includes("gitlab2: stopped git_sentinel.service"), lines.join("\n"));
+      survivor: async (_r, suggested) => ((offered = suggested), "gitlab"),
+      confirmVictim: async () => "gitlab2",
+    }).then(() => undefined, (e: unknown) => e);
+    assert.equal(offered, "gitlab", "the node with the newest git data is suggested");
+    assert.ok(refused instanceof RecoveryRefused, String(refused));
+    assert.match((refused as Error).message, /DRBD resource is not up on the survivor gitlab/);
+    assert.ok(lines.some((l) => l.startsWith("report: gitlab2 role=unknown")), lines.join("\n"));
+    assert.ok(!lines.some((l) => /stopped|removed/.test(l)), lines.join("\n"));
     for (const host of ["gitlab", "gitlab2"]) {
-      assert.equal(await sh(host, "[ -e /opt/git_sentinel/state.db ] && echo kept || echo removed"), "removed");
+      assert.equal(await sh(host, "[ -e /opt/git_sentinel/state.db ] && echo kept || echo removed"), "kept");
       assert.equal(await sh(host, "systemctl is-active git_sentinel.service"), "active");
     }
+  });
+
+  it("GitLab's unit refuses to start where the volume is not mounted (real systemd)", async () => {
+    // /vdb is a plain directory on lab hosts (no DRBD): the assertion must fail the start job.
+    assert.equal(await sh("gitlab", "mountpoint -q /vdb && echo mounted || echo not-mounted"), "not-mounted");
+    assert.equal(await sh("gitlab", "systemctl start gitlab-container.service >/dev/null 2>&1 && echo started || echo refused"), "refused");
+    assert.equal(await sh("gitlab", "systemctl show -p AssertResult --value gitlab-container.service"), "no");
+    assert.equal(await sh("gitlab", "systemctl is-active gitlab-container.service || true"), "inactive");
   });
 
   it("never re-creates DRBD metadata, and refuses a disk that holds other data", async () => {

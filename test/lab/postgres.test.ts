@@ -46,6 +46,13 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
       (await psql("pgsq2", "SELECT count(*) FROM probe", "gitlabhq_production")) === "1" ? true : undefined,
     );
     console.log(`# row visible on the standby after ${Date.now() - t1} ms`);
+    assert.ok(remoteRuns(report).some((r) => r.id.endsWith("::postgres-pgsq2-streaming")), "the standby's converge ends with the streaming proof");
+    // Sized for GitLab, equal on both (a hot standby needs these no lower than its primary's).
+    for (const name of ["max_connections", "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions", "max_wal_senders", "wal_log_hints", "max_slot_wal_keep_size"]) {
+      assert.equal(await psql("pgsq2", `SHOW ${name}`), await psql("pgsql", `SHOW ${name}`), name);
+    }
+    assert.ok(Number(await psql("pgsql", "SHOW max_connections")) >= 400);
+    assert.equal(await psql("pgsql", "SHOW wal_log_hints"), "on");
   });
 
   it("lets gitlab log in from the GitLab host only, with its extensions in place", async () => {
@@ -71,6 +78,32 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     assert.equal(remoteRuns(forced).length, commands, "a forced converge runs every command");
     assert.deepEqual(changesOf(forced), []);
     assert.deepEqual(await started(), before, "a server restarted");
+  });
+
+  it("does not finish the standby's converge until it streams, and says what it saw", async () => {
+    const conninfo = await psql("pgsq2", "SHOW primary_conninfo");
+    const setConninfo = async (v: string) => {
+      await psql("pgsq2", `ALTER SYSTEM SET primary_conninfo = '${v.replace(/'/g, "''")}'`);
+      await psql("pgsq2", "SELECT pg_reload_conf()");
+    };
+    // The standby's WAL receiver now dials a port nobody listens on.
+    await setConninfo(conninfo.replace(/port=\d+/, "port=1"));
+    await waitFor("the WAL receiver to stop streaming", 30, async () =>
+      (await psql("pgsq2", "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")) === "0" ? true : undefined,
+    );
+    const t0 = Date.now();
+    await assert.rejects(converge({ postgres: { streamingTimeoutSeconds: 5 } }), (e: unknown) => {
+      assert.ok(e instanceof StepError && e.resource.name === "postgres-pgsq2-streaming", String(e));
+      assert.match(e.message, new RegExp(`standby pgsq2 is not streaming from the primary ${address("pgsql").replace(/\./g, "\\.")}:5432 after 5 s; it shows: `));
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 60_000, "a bounded wait");
+    await setConninfo(conninfo);
+    // The failed step kept its last good state: a forced converge runs the proof again.
+    const healed = await converge({ force: true });
+    assert.ok(remoteRuns(healed).some((r) => r.id.endsWith("::postgres-pgsq2-streaming")));
+    assert.deepEqual(changesOf(healed), []);
+    await assertStreaming();
   });
 
   it("keeps every row when converging again with data present", async () => {

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { gitlabSchema } from "../../components/config/schema";
-import { backupCommand, renderBackupService, renderConfigBackupService, renderTimer } from "../../components/backup/render";
+import { backupArgs, PROGRAMS, renderBackupService, renderConfigBackupService, renderTimer } from "../../components/backup/render";
 import { renderScript } from "../../components/host/script";
 import { byName, evaluateStack, shellcheck } from "../helpers";
 
@@ -15,17 +15,17 @@ const backup = gitlabSchema.parse({ backup: { skip: ["registry", "artifacts"], d
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "backup-"));
 
 describe("backup units", () => {
-  it("run gitlab-backup create with the runbook's options, only where the container runs", () => {
-    assert.equal(backupCommand("gitlab", backup), "/usr/bin/docker exec gitlab gitlab-backup create STRATEGY=copy SKIP=registry,artifacts DIRECTORY=daily");
-    assert.match(renderBackupService("gitlab", backup), /^ExecCondition=\/bin\/sh -c "\/usr\/bin\/docker inspect -f '\{\{\.State\.Running\}\}' gitlab 2>\/dev\/null \| grep -qx true"$/m);
+  it("run gitlab-backup create with the runbook's options", () => {
+    assert.deepEqual(backupArgs(backup), ["CRON=1", "STRATEGY=copy", "SKIP=registry,artifacts", "DIRECTORY=daily"]);
+    assert.match(renderBackupService(), /^ExecStart=\/usr\/local\/sbin\/gitlab-ha-backup$/m);
   });
 
   it("pass systemd-analyze verify", () => {
     const dir = tmp();
     const files = {
-      "gitlab-backup.service": renderBackupService("gitlab", backup),
+      "gitlab-backup.service": renderBackupService().replace(PROGRAMS.backup, "/bin/true"),
       "gitlab-backup.timer": renderTimer("t", backup.schedule),
-      "gitlab-config-backup.service": renderConfigBackupService().replace("/usr/local/sbin/gitlab-ha-config-backup", "/bin/true"),
+      "gitlab-config-backup.service": renderConfigBackupService().replace(PROGRAMS.configBackup, "/bin/true"),
       "gitlab-config-backup.timer": renderTimer("t", backup.schedule),
     };
     for (const [n, c] of Object.entries(files)) fs.writeFileSync(path.join(dir, n), c);
@@ -34,33 +34,41 @@ describe("backup units", () => {
     assert.equal(r.stderr.trim(), "");
   });
 
-  it("are placed on every GitLab node, with an rsync unit only without DRBD", async () => {
-    const e = await evaluateStack("prod");
-    assert.match(String(byName(e, "backup-10-228-130-58-backup-timer").display.content), /^OnCalendar=\*-\*-\* 02:00:00$/m);
-    assert.ok(!e.resources.some((r) => r.name.includes("rsync")), "DRBD replicates the volume itself");
+  it("are placed on every GitLab node, with a copy to another host only when configured", async () => {
+    const prod = await evaluateStack("prod");
+    assert.match(String(byName(prod, "backup-10-228-130-58-backup-timer").display.content), /^OnCalendar=\*-\*-\* 02:00:00$/m);
+    assert.match(String(byName(prod, "backup-10-228-130-58-timers").display.create), /TIMERS=\(gitlab-backup\.timer gitlab-config-backup\.timer gitlab-rsync\.timer\)/, "prod copies to the standby site");
+    const gitlab = { version: "18.5.2", edition: "ee", externalUrl: "https://gitlab.example.com" };
+    const e = await evaluateStack("prod", { overrides: { gitlab } });
+    assert.ok(!e.resources.some((r) => r.name.includes("rsync")), "no gitlab.backup.rsync: no copy");
     assert.match(String(byName(e, "backup-10-228-130-58-timers").display.create), /TIMERS=\(gitlab-backup\.timer gitlab-config-backup\.timer\)/);
   });
 });
 
-describe("rsync to the standby site", () => {
-  it("is rendered for GitLab nodes without DRBD, with the configured key and target", async () => {
+describe("copy to the standby site", () => {
+  it("is rendered for GitLab nodes, with the configured key, pinned host key and target", async () => {
     const e = await evaluateStack("lab", {
       overrides: {
         hosts: [
-          { name: "pgsql", address: "172.31.229.11", roles: ["postgres-primary"], ssh: { port: 15422 } },
-          { name: "gl", address: "172.31.229.13", roles: ["gitlab"], ssh: { port: 19422 } },
+          { name: "pgsql", roles: ["postgres-primary"] },
+          { name: "gl", roles: ["gitlab"] },
         ],
         drbd: {},
-        gitlab: { version: "17.11.7", externalUrl: "http://gitlab.lab.test", image: "x/stand-in", backup: { rsync: { target: "backup@10.228.130.61:/srv/git-data", sshKeyFile: "/root/.ssh/id_rsync" } } },
+        gitlab: { version: "17.11.7", externalUrl: "http://gitlab.lab.test", image: "x/stand-in", volumeRoot: "/srv/gitlab", backup: { rsync: { target: "backup@10.228.130.61:/srv/git-data", sshKeyFile: "/root/.ssh/id_rsync", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv4" } } },
       },
     });
-    assert.match(String(byName(e, "backup-gl-rsync-service").display.content), /^ExecStart=\/usr\/bin\/rsync -a --delete -e "ssh -i \/root\/\.ssh\/id_rsync -o BatchMode=yes" \/srv\/gitlab\/var\/opt\/gitlab\/git-data\/ backup@10\.228\.130\.61:\/srv\/git-data\/$/m);
-    assert.match(String(byName(e, "backup-gl-rsync-timer").display.content), /^OnCalendar=hourly$/m);
+    assert.match(String(byName(e, "backup-gl-rsync-service").display.content), /^ExecStart=\/usr\/local\/sbin\/gitlab-ha-offsite-copy$/m);
+    const script = String(byName(e, "backup-gl-offsite-script").display.content);
+    assert.match(script, /^ARCHIVE_DIR=\/srv\/gitlab\/var\/opt\/gitlab\/backups$/m);
+    assert.match(script, /^TARGET=backup@10\.228\.130\.61:\/srv\/git-data$/m);
+    assert.match(script, /^SSH_KEY=\/root\/\.ssh\/id_rsync$/m);
+    assert.equal(String(byName(e, "backup-gl-offsite-known-hosts").display.content), "10.228.130.61 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBv4\n");
+    assert.match(String(byName(e, "backup-gl-rsync-timer").display.content), /^OnCalendar=\*-\*-\* 04:00:00$/m);
   });
 });
 
 describe("config backup script", () => {
-  it("archives gitlab.rb and gitlab-secrets.json with 0600 and drops archives past retention", () => {
+  it("archives all of /etc/gitlab with 0600 and drops archives past retention", () => {
     const dir = tmp();
     const config = path.join(dir, "etc");
     const out = path.join(dir, "backups");
@@ -81,7 +89,7 @@ describe("config backup script", () => {
     assert.equal(archives.length, 1);
     assert.equal((fs.statSync(path.join(out, archives[0]!)).mode & 0o777).toString(8), "600");
     const list = spawnSync("tar", ["-tf", path.join(out, archives[0]!)], { encoding: "utf8" }).stdout.trim().split("\n").sort();
-    assert.deepEqual(list, ["gitlab-secrets.json", "gitlab.rb"]);
+    assert.deepEqual(list, ["./", "./gitlab-secrets.json", "./gitlab.rb"]);
   });
 });
 
@@ -104,7 +112,7 @@ describe("restore", () => {
   it("refuses an archive of another GitLab version and touches nothing", () => {
     const r = restore("1732500000_2024_11_25_17.8.7-ee", "17.11.7-ee");
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /made by GitLab 17\.8\.7 but 17\.11\.7 runs here: install 17\.8\.7 first/);
+    assert.match(r.stderr, /made by GitLab 17\.8\.7-ee \(EE\) but 17\.11\.7-ee \(EE\) runs here: install exactly 17\.8\.7-ee first/);
     assert.deepEqual(r.calls, []);
   });
 

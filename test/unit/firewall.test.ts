@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CHAIN, FirewallInput, FirewallRule, renderIptablesRules, sanitiseComment } from "../../components/firewall/render";
+import { CHAIN, DOCKER_CHAIN, FirewallInput, FirewallRule, renderIptablesRules, sanitiseComment } from "../../components/firewall/render";
 import { renderScript, ShellValue } from "../../components/host/script";
 import { shellcheck } from "../helpers";
 
@@ -44,7 +44,7 @@ describe("firewall renderer", () => {
     ]);
     // No other chain or table is declared, so --noflush leaves them alone.
     assert.deepEqual(text.split("\n").filter((l) => /^[*:]/.test(l)), ["*filter", `:${CHAIN} - [0:0]`]);
-    assert.match(text, /^# gitlab-ha firewall of host pgsql: managed by gitlab-ha.*\n.*IPv4 only/);
+    assert.match(text, /^# gitlab-ha firewall \(IPv4\) of host pgsql: managed by gitlab-ha.*\n.*iptables-restore --noflush/);
     assert.ok(text.endsWith("COMMIT\n"));
   });
 
@@ -70,7 +70,7 @@ describe("firewall renderer", () => {
     const bad = (r: Partial<FirewallRule>) => () =>
       renderIptablesRules({ host: "h", rules: [{ comment: "x", protocol: "tcp", ports: [1], sources: ["10.0.0.1"], ...r }] });
     for (const ports of [[0], [65536], [1.5], [[10, 9] as const], [[0, 5] as const], []]) assert.throws(bad({ ports }), /port|needs/);
-    for (const s of ["fd00::1", "10.0.0.0/33", "10.0.0", "10.0.0.1/8/1", "host.example", ""]) assert.throws(bad({ sources: [s] }), /IPv4/);
+    for (const s of ["fd00::1/129", "10.0.0.0/33", "10.0.0", "10.0.0.1/8/1", "host.example", ""]) assert.throws(bad({ sources: [s] }), /IPv4 or IPv6/);
     assert.throws(bad({ sources: [] }), /needs at least one/);
   });
 });
@@ -78,8 +78,10 @@ describe("firewall renderer", () => {
 describe("firewall host scripts", () => {
   for (const family of ["apt", "dnf"]) {
     it(`are strict and shellcheck-clean (${family})`, () => {
-      const vars = { OS_FAMILY: family, RULES_FILE: "/etc/gitlab-ha/firewall.rules", CHAIN, SSH_SOURCES: ["10.0.0.0/8", "192.0.2.7"],
-        PERSIST_FILE: family === "apt" ? "/etc/iptables/rules.v4" : "/etc/sysconfig/iptables" };
+      const vars = { OS_FAMILY: family, RULES_FILE: "/etc/gitlab-ha/firewall.rules", RULES_FILE6: "/etc/gitlab-ha/firewall6.rules", CHAIN, DOCKER_CHAIN,
+        SSH_SOURCES: ["10.0.0.0/8", "192.0.2.7", "fd00::/8"],
+        PERSIST_FILE: family === "apt" ? "/etc/iptables/rules.v4" : "/etc/sysconfig/iptables",
+        PERSIST_FILE6: family === "apt" ? "/etc/iptables/rules.v6" : "/etc/sysconfig/ip6tables" };
       for (const name of ["apply", "install"]) {
         const text = script(name, vars);
         assert.ok(text.startsWith("set -euo pipefail\n"));
@@ -104,7 +106,9 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
   const PEER_IP = "10.231.0.2";
   let dir = "";
   let rulesFile = "";
+  let rulesFile6 = "";
   let persistFile = "";
+  let persistFile6 = "";
   let listener: ChildProcess | undefined;
   const inFw = (...a: string[]) => ["ip", "netns", "exec", FW, ...a];
 
@@ -122,7 +126,8 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
 
   /** Runs the rendered apply.sh inside the firewalled namespace as over SSH from `client`. */
   function apply(client: string, wrap = false) {
-    const text = script("apply", { RULES_FILE: rulesFile, CHAIN, PERSIST_FILE: persistFile, SSH_SOURCES: ["10.231.0.0/24", "192.0.2.7"] });
+    const text = script("apply", { RULES_FILE: rulesFile, RULES_FILE6: rulesFile6, CHAIN, DOCKER_CHAIN, PERSIST_FILE: persistFile, PERSIST_FILE6: persistFile6,
+      SSH_SOURCES: ["10.231.0.0/24", "192.0.2.7", "fd00:231::/64"] });
     const env: NodeJS.ProcessEnv = { ...process.env, SSH_CONNECTION: `${client} 40000 ${FW_IP} 22` };
     // wrap: like sudo, the script's own environment lacks SSH_CONNECTION but its parent has it.
     const args = wrap ? ["bash", "-c", 'env -u SSH_CONNECTION bash -c "$1"; exit $?', "wrapper", text] : ["bash", "-c", text];
@@ -140,6 +145,8 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlabha-fwtest-"));
     rulesFile = path.join(dir, "firewall.rules");
     persistFile = path.join(dir, "etc", "iptables", "rules.v4");
+    rulesFile6 = path.join(dir, "firewall6.rules");
+    persistFile6 = path.join(dir, "etc", "iptables", "rules.v6");
     run(["ip", "netns", "add", FW]);
     run(["ip", "netns", "add", PEER]);
     for (const ns of [FW, PEER]) run(["ip", "-n", ns, "link", "set", "lo", "up"]);
@@ -170,17 +177,25 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  const write = (web: number) => {
+    fs.writeFileSync(rulesFile, renderIptablesRules(rules(web)));
+    fs.writeFileSync(rulesFile6, renderIptablesRules(rules(web), 6));
+  };
+
   it("first run loads the chain, jumps to it first and persists the ruleset", () => {
-    fs.writeFileSync(rulesFile, renderIptablesRules(rules(18080)));
+    write(18080);
     const r = apply(PEER_IP);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
     assert.ok(lines.every((l) => l.startsWith("gitlab-ha: changed: ")), r.stdout);
-    assert.ok(lines.some((l) => l.includes(`chain ${CHAIN} loaded`)) && lines.some((l) => l.includes("INPUT jumps")), r.stdout);
+    assert.ok(lines.some((l) => l.includes("iptables: chains loaded")) && lines.some((l) => l.includes("INPUT jumps")), r.stdout);
     assert.deepEqual(run(inFw("iptables", "-S", "INPUT")).trim().split("\n"), ["-P INPUT ACCEPT", `-A INPUT -j ${CHAIN}`]);
     assert.equal(ruleLines(run(inFw("iptables", "-S", CHAIN))).length, 9);
     assert.doesNotMatch(saved(), new RegExp(`${CHAIN}-NEW`), "the temporary chain is gone");
-    assert.equal(normal(fs.readFileSync(persistFile, "utf8")), saved());
+    // The persisted file is the program's chain and jump: restored in a fresh table, it reads back the same.
+    const persisted = fs.readFileSync(persistFile, "utf8");
+    assert.ok(ruleLines(persisted).every((l) => l.startsWith(`-A ${CHAIN} `) || l === `-A INPUT -j ${CHAIN}`), persisted);
+    assert.equal(ruleLines(persisted).length, 10);
   });
 
   it("second run prints nothing and changes nothing", () => {
@@ -207,14 +222,14 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
     assert.match(r.stdout, /INPUT jumps/);
     assert.deepEqual(ruleLines(run(inFw("iptables", "-S", "INPUT"))), [`-A INPUT -j ${CHAIN}`, "-A INPUT -p udp -j ACCEPT"]);
     run(inFw("iptables", "-D", "INPUT", "-p", "udp", "-j", "ACCEPT"));
-    assert.equal(apply(PEER_IP).stdout, `gitlab-ha: changed: ${persistFile} written\n`);
+    assert.equal(apply(PEER_IP).stdout, "", "a foreign INPUT rule is not persisted, so its removal changes nothing");
   });
 
   it("applies a changed rule set, then is quiet again", () => {
-    fs.writeFileSync(rulesFile, renderIptablesRules(rules(18081)));
+    write(18081);
     const r = apply(PEER_IP);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /chain GITLAB-HA-INPUT loaded/);
+    assert.match(r.stdout, /iptables: chains loaded/);
     assert.match(fs.readFileSync(persistFile, "utf8"), /--dport 18081 -m comment --comment "web 18081 from the peer"/);
     assert.equal(probe(18080), "refused");
     assert.equal(probe(18081), "hello");
@@ -224,8 +239,8 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
   it("refuses an SSH session from outside the SSH sources without touching anything", () => {
     const before = saved();
     const persisted = fs.readFileSync(persistFile, "utf8");
-    fs.writeFileSync(rulesFile, renderIptablesRules(rules(18080)));
-    for (const [client, wrap] of [["10.231.1.0", false], ["192.0.2.8", false], ["198.51.100.9", true]] as const) {
+    write(18080);
+    for (const [client, wrap] of [["10.231.1.0", false], ["192.0.2.8", false], ["198.51.100.9", true], ["fd00:232::1", false], ["fd00::1", true]] as const) {
       const r = apply(client, wrap);
       assert.notEqual(r.status, 0, client);
       assert.match(r.stderr, new RegExp(`session comes from ${client.replace(/\./g, "\\.")}, outside the allowed SSH sources`));
@@ -233,8 +248,8 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
     }
     assert.equal(saved(), before);
     assert.equal(fs.readFileSync(persistFile, "utf8"), persisted);
-    // Inside a source (a CIDR, a bare address, IPv4-mapped) or over IPv6, which these rules do not filter: applied.
-    for (const client of ["10.231.0.255", "192.0.2.7", "::ffff:10.231.0.9", "fd00::1"]) {
+    // Inside a source (a CIDR, a bare address, IPv4-mapped, an IPv6 CIDR in long or short form): applied.
+    for (const client of ["10.231.0.255", "192.0.2.7", "::ffff:10.231.0.9", "fd00:231::9", "FD00:0231:0:0:ffff:0:0:1%eth0"]) {
       const r = apply(client);
       assert.equal(r.status, 0, `${client}: ${r.stderr}`);
     }

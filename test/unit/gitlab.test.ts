@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { SECRET } from "../../components/offline/evaluate";
 import { renderOmnibusConfig } from "../../components/gitlab/omnibus";
 import { extensionsFor, minPostgresFor, upgradePath } from "../../components/gitlab/upgrade";
-import { byName, evaluateStack, rubySettings } from "../helpers";
+import { byName, evaluateStack, rubySettings, stackConfigOf } from "../helpers";
 
 const omnibusOf = (e: Awaited<ReturnType<typeof evaluateStack>>, node: string) =>
   String((byName(e, `gitlab-${node}-container`).values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
@@ -26,14 +26,14 @@ describe("GitLab Omnibus config", () => {
     const e = await evaluateStack("prod");
     const s = rubySettings(omnibusOf(e, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "from-the-file\n" });
     assert.equal(s.external_url, "https://gitlab.example.com");
-    assert.deepEqual(s.postgresql, { enable: false });
+    assert.deepEqual(s.postgresql, { enable: false, version: 16 });
     const rails = s.gitlab_rails as Record<string, unknown>;
     assert.deepEqual(
       { ...rails },
       {
         db_adapter: "postgresql", db_encoding: "unicode", db_host: "10.228.129.11", db_port: 5432, db_database: "gitlabhq_production",
         db_username: "gitlab", db_password: "from-the-file", gitlab_shell_ssh_port: 2222, backup_path: "/var/opt/gitlab/backups",
-        backup_keep_time: 604800, backup_archive_permissions: 0o644,
+        backup_keep_time: 604800, backup_archive_permissions: 0o600,
       },
     );
   });
@@ -61,10 +61,10 @@ describe("GitLab containers", () => {
     assert.equal(c.values.restart, "no");
     assert.equal(c.values.shmSize, 256);
     assert.equal(c.options.deleteBeforeReplace, true);
-    assert.deepEqual(c.values.volumes, [
-      { hostPath: "/vdb/gitlab/etc/gitlab", containerPath: "/etc/gitlab" },
-      { hostPath: "/vdb/gitlab/var/opt/gitlab", containerPath: "/var/opt/gitlab" },
-      { hostPath: "/vdb/gitlab/var/log/gitlab", containerPath: "/var/log/gitlab" },
+    assert.deepEqual(c.values.mounts, [
+      { type: "bind", source: "/vdb/gitlab/etc/gitlab", target: "/etc/gitlab" },
+      { type: "bind", source: "/vdb/gitlab/var/opt/gitlab", target: "/var/opt/gitlab" },
+      { type: "bind", source: "/vdb/gitlab/var/log/gitlab", target: "/var/log/gitlab" },
     ]);
     assert.deepEqual(c.values.ports, [{ internal: 80, external: 80 }, { internal: 443, external: 443 }, { internal: 22, external: 2222 }]);
     assert.deepEqual((c.display.uploads as Record<string, unknown>[])[0], { file: "/etc/gitlab-ha/db_password", content: SECRET, permissions: "0600" });
@@ -75,11 +75,12 @@ describe("GitLab containers", () => {
     assert.match(String(byName(e, "failover-10-228-130-58-enable").display.create), /GITLAB_UNIT=gitlab-container\.service/);
   });
 
-  it("use the runbook's lab port mapping and a named stand-in image in the lab", async () => {
+  it("use the lab stack's own ports (its slot's, components/lab/slots.ts) and a named stand-in image in the lab", async () => {
     const e = await evaluateStack("lab");
     const c = byName(e, "gitlab-gitlab-container");
     assert.equal(c.values.image, "gitlab-ha-lab/gitlab-stand-in:17.11.7-ce.0");
-    assert.deepEqual(c.values.ports, [{ internal: 80, external: 1980 }, { internal: 443, external: 1443 }, { internal: 22, external: 1922 }]);
+    const { http, https, ssh } = stackConfigOf("lab").gitlab.ports;
+    assert.deepEqual(c.values.ports, [{ internal: 80, external: http }, { internal: 443, external: https }, { internal: 22, external: ssh }]);
     assert.equal(byName(e, "gitlab-gitlab-engine").values.host, "unix:///var/run/docker.sock");
     assert.match(String(byName(e, "lab-gitlab-stand-in").values.create), /docker tag gitlab-ha-lab-host:\w+ gitlab-ha-lab\/gitlab-stand-in:17\.11\.7-ce\.0/);
   });

@@ -11,7 +11,7 @@ import { readAsset } from "../../components/host/assets";
 
 const LIB = readAsset("components/host/scripts/lib.sh");
 const USES_FAMILY = readAsset("components/drbd/scripts/install.sh");
-const NO_FAMILY = readAsset("components/backup/scripts/timers.sh");
+const NO_FAMILY = readAsset("components/host/scripts/write-file.sh");
 
 describe("host library", () => {
   it("a change to one function changes only the steps that call it", () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { packPolicies } from "../../components/policy/pack/policies";
-import { checkAll, POLICIES, type ResourceView } from "../../components/policy/policies";
+import { checkAll, POLICIES, type ResourceView } from "../../components/policy/pack/checks";
 import { policyViolations } from "../../components/offline/render";
 import { evaluateStack } from "../helpers";
 
@@ -40,7 +40,8 @@ describe("mandatory policies", () => {
     const rules = (l: string) => file("/etc/gitlab-ha/iptables.rules", `*filter\n${l}\nCOMMIT\n`);
     assert.deepEqual(names(rules('-A GITLAB-HA-INPUT -p tcp -m tcp --dport 5432 -m comment --comment "pg" -j ACCEPT')), ["no-rule-open-to-everyone"]);
     assert.deepEqual(names(rules('-A GITLAB-HA-INPUT -s 10.0.0.2/32 -p tcp -m tcp --dport 5432 -m comment --comment "pg" -j ACCEPT')), []);
-    assert.deepEqual(names(rules('-A GITLAB-HA-INPUT -p tcp -m tcp --dport 443 -m comment --comment "gitlab clients: http https ssh" -j ACCEPT')), []);
+    assert.deepEqual(names(rules('-A GITLAB-HA-INPUT -p tcp -m tcp --dport 443 -m comment --comment "gitlab clients: http https ssh" -j ACCEPT\n' +
+      '-A GITLAB-HA-DOCKER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 443 --ctdir ORIGINAL -j REJECT --reject-with tcp-reset')), []);
   });
 
   it("refuse privileged containers", () => {

@@ -6,7 +6,7 @@ import { before, describe, it } from "node:test";
 import { SECRET, type Evaluation } from "../../components/offline/evaluate";
 import { dependencies } from "../../components/offline/graph";
 import { scriptOf } from "../../components/host/script";
-import { byName, commandsOf, evaluateStack } from "../helpers";
+import { byName, commandsOf, evaluateStack, labAddress, stackConfigOf } from "../helpers";
 
 const REPL = "repl-Password-4711";
 const GITLAB = "gitlab-Password-0815";
@@ -73,7 +73,7 @@ describe("lab stack graph", () => {
     assert.ok(!String(objects.values.stdin).includes(REPL), "the primary receives verifiers, not passwords");
     const pgpass = byName(e, "postgres-pgsq2-pgpass");
     assert.equal(pgpass.display.content, SECRET);
-    assert.equal(String(pgpass.values.content), `172.31.229.11:5432:replication:backup:${REPL}\n`);
+    assert.equal(String(pgpass.values.content), `${labAddress("pgsql")}:5432:replication:backup:${REPL}\n`);
     assert.equal(pgpass.values.mode, "0600");
     assert.equal(e.outputs.database && (e.outputs.database as Record<string, unknown>).password, SECRET);
   });
@@ -85,12 +85,12 @@ describe("lab stack graph", () => {
     assert.deepEqual(
       allowed.map((r) => r.slice(1, 5).join(" ")),
       [
-        "replication backup 172.31.229.11/32 scram-sha-256",
-        "postgres backup 172.31.229.11/32 scram-sha-256",
-        "replication backup 172.31.229.12/32 scram-sha-256",
-        "postgres backup 172.31.229.12/32 scram-sha-256",
-        "all gitlab 172.31.229.13/32 scram-sha-256",
-        "all gitlab 172.31.229.14/32 scram-sha-256",
+        `replication backup ${labAddress("pgsql")}/32 scram-sha-256`,
+        `postgres backup ${labAddress("pgsql")}/32 scram-sha-256`,
+        `replication backup ${labAddress("pgsq2")}/32 scram-sha-256`,
+        `postgres backup ${labAddress("pgsq2")}/32 scram-sha-256`,
+        `all gitlab ${labAddress("gitlab")}/32 scram-sha-256`,
+        `all gitlab ${labAddress("gitlab2")}/32 scram-sha-256`,
       ],
     );
     assert.ok(rules.filter((r) => r.includes("0.0.0.0/0")).every((r) => r.at(-1) === "reject"));
@@ -100,15 +100,16 @@ describe("lab stack graph", () => {
   it("gives the standby its own slot on the primary", () => {
     assert.equal(varOf(e, "postgres-pgsql-objects", "SLOTS"), "(gitlab_ha_pgsq2)");
     assert.equal(varOf(e, "postgres-pgsq2-basebackup", "SLOT"), "gitlab_ha_pgsq2");
-    assert.equal(varOf(e, "postgres-pgsq2-basebackup", "PRIMARY_HOST"), "172.31.229.11");
+    assert.equal(varOf(e, "postgres-pgsq2-basebackup", "PRIMARY_HOST"), labAddress("pgsql"));
     assert.equal(varOf(e, "postgres-pgsq2-basebackup", "REBUILD_TOKEN"), "''");
   });
 
   it("creates lab hosts as systemd containers reachable on loopback", () => {
     const c = byName(e, "lab-pgsql").values;
     assert.deepEqual(c.command, ["/sbin/init"]);
-    assert.deepEqual(c.ports, [{ internal: 22, external: 15422, ip: "127.0.0.1" }]);
-    assert.deepEqual(c.networksAdvanced, [{ name: "gitlab-ha-lab", ipv4Address: "172.31.229.11" }]);
+    const lab = stackConfigOf("lab");
+    assert.deepEqual(c.ports, [{ internal: 22, external: lab.hosts[0]!.ssh.port, ip: "127.0.0.1" }]);
+    assert.deepEqual(c.networksAdvanced, [{ name: "gitlab-ha-lab", ipv4Address: labAddress("pgsql") }]);
     assert.equal(c.privileged, undefined);
     assert.match(String((c.uploads as { content: string }[])[0]!.content), /^ssh-ed25519 AAAA\S+ gitlab-ha-lab\n$/);
   });

@@ -84,6 +84,7 @@ describe("runner register step (loopback stand-in of GitLab's runner API)", () =
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-"));
   const vars = (names: string[]) => ({
     TOKEN_DIR: path.join(dir, "tokens"),
+    SYSTEM_ID_FILE: path.join(dir, ".runner_system_id"),
     TEMPLATE: path.join(dir, "config.toml.tmpl"),
     CONFIG_FILE: path.join(dir, "config.toml"),
     RUNNER_NAMES: names,
@@ -108,7 +109,7 @@ describe("runner register step (loopback stand-in of GitLab's runner API)", () =
       req.on("data", (d: Buffer) => (body += d.toString()));
       req.on("end", () => {
         requests.push({ method: req.method!, body });
-        if (req.method === "POST") res.writeHead(201, { "content-type": "application/json" }).end('{"id":7,"token":"glrt-issued-by-stand-in"}');
+        if (req.method === "POST") res.writeHead(201, { "content-type": "application/json" }).end('{"id":7,"token":"legacy-issued-by-stand-in"}');
         else res.writeHead(204).end();
       });
     });
@@ -129,7 +130,7 @@ describe("runner register step (loopback stand-in of GitLab's runner API)", () =
     assert.match(requests[0]!.body, /name="token"\r\n\r\nGR1348941-registration\r\n/);
     assert.match(requests[0]!.body, /name="tag_list"\r\n\r\nlegacy,shell\r\n/);
     const config = parse(fs.readFileSync(path.join(dir, "config.toml"), "utf8")) as { runners: { name: string; token: string }[] };
-    assert.deepEqual(config.runners.map((r) => [r.name, r.token]), [["a", "glrt-given-aaaaaaaa"], ["b", "glrt-issued-by-stand-in"]]);
+    assert.deepEqual(config.runners.map((r) => [r.name, r.token]), [["a", "glrt-given-aaaaaaaa"], ["b", "legacy-issued-by-stand-in"]]);
     assert.equal((fs.statSync(path.join(dir, "config.toml")).mode & 0o777).toString(8), "600");
     assert.ok(!first.includes("glrt-") && !first.includes("GR1348941"), "no token in the output");
 
@@ -139,7 +140,7 @@ describe("runner register step (loopback stand-in of GitLab's runner API)", () =
     const third = await step(["a"], { a: tokens.a });
     assert.match(third, /runner b: unregistered at/);
     assert.equal(requests.at(-1)!.method, "DELETE");
-    assert.match(requests.at(-1)!.body, /name="token"\r\n\r\nglrt-issued-by-stand-in\r\n/);
+    assert.match(requests.at(-1)!.body, /name="token"\r\n\r\nlegacy-issued-by-stand-in\r\n/);
     assert.ok(!fs.existsSync(path.join(dir, "tokens", "b")));
     const after = parse(fs.readFileSync(path.join(dir, "config.toml"), "utf8")) as { runners: { name: string }[] };
     assert.deepEqual(after.runners.map((r) => r.name), ["a"]);

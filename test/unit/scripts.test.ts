@@ -39,7 +39,7 @@ describe("PostgreSQL renderers", () => {
 
   it("writes replication settings and extra settings, quoted", () => {
     const conf = renderPostgresConf(pg);
-    for (const l of ["listen_addresses = '*'", "wal_level = 'replica'", "hot_standby = on", "max_wal_senders = 10", "password_encryption = 'scram-sha-256'", "jit = off", "work_mem = '64MB'", "max_slot_wal_keep_size = -1"]) {
+    for (const l of ["listen_addresses = '*'", "wal_level = 'replica'", "hot_standby = on", "max_wal_senders = 10", "password_encryption = 'scram-sha-256'", "jit = off", "work_mem = '64MB'", "max_slot_wal_keep_size = '16GB'"]) {
       assert.ok(conf.split("\n").includes(l), `missing ${l}`);
     }
   });

@@ -184,12 +184,20 @@ function script(body: string, vars: Record<string, ShellValue>): string {
   return renderScript({ description: `test ${body}`, host: "node-1", vars, bodies: [body] });
 }
 
-const enableVars = { SENTINEL_UNIT, GITLAB_UNIT };
+// The sentinel's binary, present and executable (enable.sh refuses otherwise: see recovery.test.ts).
+const SENTINEL_EXEC = path.join(tmpRoot, "git_sentinel");
+fs.writeFileSync(SENTINEL_EXEC, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+const enableVars = { SENTINEL_UNIT, SENTINEL_EXEC, GITLAB_UNIT };
 const recoverVars = (ACTION: string, o: { stateDb?: string; gitData?: string } = {}) => ({
   ACTION,
-  SENTINEL_UNIT,
+  PEER: "",
+  PEERS: ["node-2"],
+  FAILOVER_UNIT: SENTINEL_UNIT,
+  GITLAB_UNIT,
   STATE_DB: o.stateDb ?? "/opt/git_sentinel/state.db",
   DRBD_RESOURCE: "gitlab",
+  DEVICE: "/dev/drbd0",
+  FILESYSTEM: "xfs",
   GIT_DATA: o.gitData ?? "/var/opt/gitlab/git-data",
   MOUNT_POINT: "/vdb",
 });
@@ -197,7 +205,7 @@ const recoverVars = (ACTION: string, o: { stateDb?: string; gitData?: string } =
 describe("sentinel host scripts", () => {
   const variants: [string, Record<string, ShellValue>][] = [
     [ENABLE, enableVars],
-    ...["stop", "report", "discard", "connect", "reset", "start"].map((a): [string, Record<string, ShellValue>] => [RECOVER, recoverVars(a)]),
+    ...["report", "stop-failover", "start-failover", "stop-gitlab", "start-gitlab", "unmount", "mount", "secondary", "primary", "discard", "connect", "reset"].map((a): [string, Record<string, ShellValue>] => [RECOVER, recoverVars(a)]),
   ];
   for (const [body, vars] of variants) {
     it(`${path.basename(body)} ${JSON.stringify(vars)} is strict and shellcheck-clean`, () => {
@@ -370,18 +378,18 @@ describe("recover-node.sh (stand-in systemctl)", () => {
     assert.match(early.stderr, /git_sentinel\.service is running/);
     assert.ok(fs.existsSync(stateDb), "state.db removed while the sentinel ran");
 
-    assert.deepEqual(lines(step("stop").stdout), [`gitlab-ha: changed: stopped ${SENTINEL_UNIT}`]);
-    assert.equal(step("stop").stdout, "");
+    assert.deepEqual(lines(step("stop-failover").stdout), [`gitlab-ha: changed: stopped ${SENTINEL_UNIT}`]);
+    assert.equal(step("stop-failover").stdout, "");
     assert.deepEqual(lines(step("reset").stdout), [`gitlab-ha: changed: removed ${stateDb}`, `gitlab-ha: changed: removed ${stateDb}-wal`]);
     assert.ok(!fs.existsSync(stateDb));
     assert.equal(step("reset").stdout, "");
-    assert.deepEqual(lines(step("start").stdout), [`gitlab-ha: changed: started ${SENTINEL_UNIT}`]);
-    assert.equal(step("start").stdout, "");
+    assert.deepEqual(lines(step("start-failover").stdout), [`gitlab-ha: changed: started ${SENTINEL_UNIT}`]);
+    assert.equal(step("start-failover").stdout, "");
   });
 
   it("stops a sentinel that is waiting to be restarted", () => {
     const host = fakeHost({ [SENTINEL_UNIT]: { active: "activating" } });
-    assert.deepEqual(lines(host.run(script(RECOVER, recoverVars("stop"))).stdout), [`gitlab-ha: changed: stopped ${SENTINEL_UNIT}`]);
+    assert.deepEqual(lines(host.run(script(RECOVER, recoverVars("stop-failover"))).stdout), [`gitlab-ha: changed: stopped ${SENTINEL_UNIT}`]);
     assert.equal(host.state(SENTINEL_UNIT, "active"), "inactive");
   });
 
@@ -389,7 +397,7 @@ describe("recover-node.sh (stand-in systemctl)", () => {
     const host = fakeHost({ [SENTINEL_UNIT]: {} });
     const bad = host.run(script(RECOVER, recoverVars("wipe")));
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /ACTION must be stop, report, discard, connect, reset or start, not 'wipe'/);
+    assert.match(bad.stderr, /ACTION must be report, .* or reset, not 'wipe'/);
     for (const stateDb of ["/", "state.db", ""]) {
       const r = host.run(script(RECOVER, recoverVars("reset", { stateDb })));
       assert.notEqual(r.status, 0, stateDb);
@@ -397,7 +405,7 @@ describe("recover-node.sh (stand-in systemctl)", () => {
     }
   });
 
-  const REPORT = /^node=(\S+) role=(\S+) gi=(\S+) newest_git=(\d+)$/;
+  const REPORT = /^node=(\S+) role=(\S+) gi=(\S+) newest_git=(\d+) mounted=no failover=\S+ gitlab=\S+ peer:node-2=\S+$/;
 
   it("reports one line, tolerating no DRBD and no git data", () => {
     // The test machine has no drbd kernel module; drbdadm, when installed, finds no resource.

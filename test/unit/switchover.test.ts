@@ -13,7 +13,7 @@ import { parseCheckpoint, parseSwitchover } from "../../components/postgres/swit
 import { renderPostgresConf } from "../../components/postgres/render";
 import { postgresSchema } from "../../components/config/schema";
 import { scriptOf } from "../../components/host/script";
-import { byName, evaluateStack, ROOT, shellcheck } from "../helpers";
+import { byName, evaluateStack, labAddress, ROOT, shellcheck } from "../helpers";
 
 type Host = { name: string; address: string; roles: string[] } & Record<string, unknown>;
 const labHosts = (): Host[] => (YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")).config["gitlab-ha:hosts"] as Host[]);
@@ -89,7 +89,7 @@ describe("switchover in the graph", () => {
   });
 
   it("points GitLab at the configured primary and reports it in the outputs", () => {
-    for (const [e, address, node] of [[before_, "172.31.229.11", "pgsql"], [after_, "172.31.229.12", "pgsq2"]] as const) {
+    for (const [e, address, node] of [[before_, labAddress("pgsql"), "pgsql"], [after_, labAddress("pgsq2"), "pgsq2"]] as const) {
       const envs = JSON.stringify(byName(e, "gitlab-gitlab-container").values.envs);
       assert.ok(envs.includes(`gitlab_rails['db_host'] = '${address}'`) || envs.includes(`gitlab_rails['db_host'] = \\"${address}\\"`), envs.slice(0, 400));
       const db = e.outputs.database as { primary: { node: string }; replication: string };

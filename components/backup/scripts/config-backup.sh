@@ -1,16 +1,31 @@
-# Archives gitlab.rb and gitlab-secrets.json from $CONFIG_DIR into $BACKUP_DIR (0600, the
-# directory 0700), and deletes archives older than $KEEP_SECONDS. Run by gitlab-config-backup.service;
-# on a DRBD node whose volume is not mounted here there is nothing to archive, and it says so.
+# Archives all of $CONFIG_DIR (the container's /etc/gitlab: gitlab.rb, gitlab-secrets.json, the
+# SSH host keys, ssl/, trusted-certs/; GitLab backup_gitlab.md "Storing configuration files") into
+# $BACKUP_DIR, a directory off the DRBD volume, as 0600 archives in a 0700 directory. Deletes
+# archives older than $KEEP_SECONDS, but never the newest one; 0 keeps every archive, as
+# backup_keep_time 0 does in GitLab (lib/backup/manager.rb remove_old: "keep_time <= 0" skips).
+# Run by gitlab-config-backup.service; where the volume is not mounted there is nothing to archive.
 if [ ! -f "$CONFIG_DIR/gitlab-secrets.json" ]; then
   echo "gitlab-ha-config-backup: no $CONFIG_DIR/gitlab-secrets.json on $(uname -n) (volume not mounted here?): nothing to archive"
   exit 0
 fi
-install -d -m 0700 "$BACKUP_DIR"
-archive="$BACKUP_DIR/gitlab-config-$(date +%s).tar"
 umask 077
-files=(gitlab-secrets.json)
-if [ -f "$CONFIG_DIR/gitlab.rb" ]; then files+=(gitlab.rb); fi
-tar -C "$CONFIG_DIR" -cf "$archive" "${files[@]}"
+install -d -m 0700 "$BACKUP_DIR"
+chmod 0700 "$BACKUP_DIR"
+now=$(date +%s)
+archive="$BACKUP_DIR/gitlab-config-$now.tar"
+# Written under another name and renamed: the off-site copy only takes finished archives.
+# config_backup/ holds `gitlab-ctl backup-etc` archives: archives of archives are left out.
+tar -C "$CONFIG_DIR" --exclude=./config_backup -cf "$archive.partial" .
+chmod 0600 "$archive.partial"
+mv -f "$archive.partial" "$archive"
 echo "gitlab-ha-config-backup: wrote $archive"
-find "$BACKUP_DIR" -maxdepth 1 -name 'gitlab-config-*.tar' -mmin "+$((KEEP_SECONDS / 60))" -print -delete |
-  sed 's/^/gitlab-ha-config-backup: deleted (older than retention) /'
+if [ "$KEEP_SECONDS" -le 0 ]; then exit 0; fi
+# Archives by the time in their names, oldest first; the last (newest) is never deleted.
+mapfile -t archives < <(find "$BACKUP_DIR" -maxdepth 1 -name 'gitlab-config-*.tar' -printf '%f\n' |
+  sed -n 's/^gitlab-config-\([0-9]\{1,\}\)\.tar$/\1/p' | sort -n)
+for ((i = 0; i + 1 < ${#archives[@]}; i++)); do
+  if [ "${archives[$i]}" -lt "$((now - KEEP_SECONDS))" ]; then
+    rm -f "$BACKUP_DIR/gitlab-config-${archives[$i]}.tar"
+    echo "gitlab-ha-config-backup: deleted (older than retention) $BACKUP_DIR/gitlab-config-${archives[$i]}.tar"
+  fi
+done

@@ -1,5 +1,6 @@
-# Installs what restores the saved IPv4 rules at boot, only when missing: iptables-persistent
-# (apt, restores /etc/iptables/rules.v4) or iptables-services (dnf, /etc/sysconfig/iptables).
+# Installs what restores the saved rules at boot, only when missing: iptables-persistent (apt,
+# restores /etc/iptables/rules.v4 and rules.v6) or iptables-services (dnf, /etc/sysconfig/iptables
+# and ip6tables), and masks firewalld: the program manages the filter table itself.
 require_family
 case "$OS_FAMILY" in
   apt)
@@ -18,11 +19,28 @@ case "$OS_FAMILY" in
       dnf install -y -q iptables-services >/dev/null
       changed "installed iptables-services"
     fi
-    # Enabled for boot only: starting it now would load the package's default rules, not ours
-    # (the apply step loads and saves ours).
-    if ! systemctl is-enabled --quiet iptables 2>/dev/null; then
-      systemctl enable --quiet iptables
-      changed "enabled iptables"
-    fi
     ;;
 esac
+
+# firewalld (the EL default) would fight these rules: its unit declares Conflicts=iptables.service
+# ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
+# whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
+# masked (also where it is not installed, so a later install cannot start it).
+if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  systemctl mask --quiet --now firewalld.service
+  changed "firewalld stopped and masked"
+elif systemctl is-active --quiet firewalld.service; then
+  systemctl stop firewalld.service
+  changed "firewalld stopped"
+fi
+
+if [ "$OS_FAMILY" = dnf ]; then
+  # Enabled for boot only: starting them now would load the package's default rules, not ours
+  # (the apply step loads and saves ours).
+  for unit in iptables ip6tables; do
+    if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      systemctl enable --quiet "$unit"
+      changed "enabled $unit"
+    fi
+  done
+fi

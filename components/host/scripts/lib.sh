@@ -29,3 +29,15 @@ with_package_lock() {
 }
 apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 dnf() { with_package_lock command dnf "$@"; }
+
+# Reloads systemd once when a unit file or drop-in of any of the given units changed on disk.
+reload_units_if_changed() {
+  local unit
+  for unit in "$@"; do
+    if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+      systemctl daemon-reload
+      changed "systemd reloaded units for $unit"
+      return 0
+    fi
+  done
+}

@@ -1,6 +1,6 @@
-// The mandatory policies of ../policies.ts as @pulumi/policy resource validation policies.
+// The mandatory policies of ./checks.ts as @pulumi/policy resource validation policies.
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { POLICIES } from "../policies";
+import { POLICIES } from "./checks";
 
 export const packPolicies: ResourceValidationPolicy[] = POLICIES.map((p) => ({
   name: p.name,

@@ -29,11 +29,28 @@ if [ -n "$reason" ]; then
   touch "$marker"
   if [ -d "$DATA_DIR" ]; then find "$DATA_DIR" -mindepth 1 -delete; fi
   install -d -o postgres -g postgres -m 0700 "$DATA_DIR"
+  # A rebuilt standby starts on a fresh slot: the old one may be invalidated (wal_status 'lost'
+  # once max_slot_wal_keep_size was exceeded), and no WAL can be streamed from such a slot. The
+  # replication protocol's DROP_REPLICATION_SLOT (PostgreSQL docs, protocol-replication) drops it
+  # once the old walsender has let go; pg_basebackup --create-slot makes it again.
+  repl_conn="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=replication replication=true"
+  for attempt in $(seq 1 90); do
+    if out=$(runuser -u postgres -- "$BINDIR/psql" -X -q -w -d "$repl_conn" -c "DROP_REPLICATION_SLOT $SLOT" 2>&1); then
+      changed "dropped replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT to build on a fresh one"
+      break
+    fi
+    case "$out" in
+      *"does not exist"*) break ;;
+      *"is active"*) [ "$attempt" -lt 90 ] || die "replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT is still in use after 90 s: is another copy of $HOST_NAME streaming? $out" ;;
+      *) die "could not drop replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT: $out" ;;
+    esac
+    sleep 1
+  done
   rate=()
   if [ -n "$MAX_RATE" ]; then rate=(--max-rate="$MAX_RATE"); fi
   # The password comes from ~postgres/.pgpass, which the walreceiver also uses afterwards.
   runuser -u postgres -- "$BINDIR/pg_basebackup" --pgdata="$DATA_DIR" --format=plain --wal-method=stream \
-    --write-recovery-conf --slot="$SLOT" --checkpoint="$CHECKPOINT" "${rate[@]}" --no-password \
+    --write-recovery-conf --slot="$SLOT" --create-slot --checkpoint="$CHECKPOINT" "${rate[@]}" --no-password \
     --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" >/dev/null
   rm -f "$marker"
   if [ -n "$REBUILD_TOKEN" ]; then echo "$REBUILD_TOKEN" >"$token_file"; fi

@@ -1,18 +1,18 @@
 # Keeps the failover sentinel enabled and running, and GitLab out of the boot sequence: only the
 # sentinel starts GitLab (runbook section 5: gitlab-runsvdir disabled, After=git_sentinel.service).
 # GitLab is never stopped here: on the active node it is the sentinel's to run. The unit files
-# (the sentinel's unit, GitLab's drop-in) are written by an earlier step.
+# (the sentinel's unit, GitLab's drop-ins) are written by an earlier step; the sentinel's binary is
+# the operators' own and must already be in place.
 unit_missing() { [ "$(systemctl show -p LoadState --value "$1")" = not-found ]; }
 
-for unit in "$SENTINEL_UNIT" "$GITLAB_UNIT"; do
-  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
-    systemctl daemon-reload
-    changed "systemd reloaded units for $unit"
-    break
-  fi
-done
+reload_units_if_changed "$SENTINEL_UNIT" "$GITLAB_UNIT"
 
 unit_missing "$SENTINEL_UNIT" && die "$SENTINEL_UNIT is not installed: the unit file step did not run"
+# Checked before enabling or starting: without the binary the unit would only loop on restarts
+# (Restart=always) and fail on every boot.
+if [ ! -f "$SENTINEL_EXEC" ] || [ ! -x "$SENTINEL_EXEC" ]; then
+  die "the sentinel binary $SENTINEL_EXEC is missing or not executable on $(uname -n): install the operators' git_sentinel there (failover.sentinel.execStart) before $SENTINEL_UNIT can be enabled and started"
+fi
 state=$(systemctl is-enabled "$SENTINEL_UNIT" 2>/dev/null || true)
 case "$state" in
   enabled) ;;

@@ -12,10 +12,8 @@ if ! installed; then
   esac
   changed "installed drbd-reactor"
 fi
-if [ "$(systemctl show -p NeedDaemonReload --value "$MOUNT_UNIT")" = yes ]; then
-  systemctl daemon-reload
-  changed "systemd reloaded units for $MOUNT_UNIT"
-fi
+# The mount unit and GitLab's drop-in (mount assertion, restarts) are written by an earlier step.
+reload_units_if_changed "$MOUNT_UNIT" "$GITLAB_UNIT"
 if ! systemctl is-enabled --quiet drbd-reactor; then
   systemctl enable --quiet drbd-reactor
   changed "enabled drbd-reactor"

@@ -9,21 +9,12 @@ set -euo pipefail
 # host: gitlab2
 DISK=/dev/vdb1
 SIZE_MB=256
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # LAB STAND-IN DISK: lab containers have no spare block device, so the configured DRBD disk path
 # becomes a link to a sparse file. DRBD cannot attach it (no kernel module either), but the
 # program's metadata and data guards run against it as against a real disk.
@@ -52,21 +43,13 @@ FILE_MODE=0755
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -103,7 +86,8 @@ set -euo pipefail
 # host: gitlab2
 OS_FAMILY=apt
 PACKAGES=(drbd-utils)
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
@@ -113,11 +97,26 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
 require_family() {
   case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
     *) die "unknown OS family '$OS_FAMILY'" ;;
   esac
 }
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0
+  exec 9>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec 9>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
 # Installs drbd-utils (and the kernel module package when config names one) and keeps
 # drbd.service disabled: the failover engine, not boot, decides where the volume is active.
 require_family
@@ -154,21 +153,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=false
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -208,21 +199,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=false
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -253,31 +236,22 @@ GITLAB_HA_SCRIPT
 # [6] drbd-gitlab2-check
 #     after: drbd-gitlab2-global-write, drbd-gitlab2-res-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["a65ff7b4585252b8cd5375ad7d7a2d27b581cb7eb171694263358917e18341ba","ea842e201c1a8d01f6a0d3064432d1ec571c355c9f31c7ed3d39206ed615da41"]
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
 # host: gitlab2
-OS_FAMILY=apt
 RESOURCE=gitlab
 DEVICE=/dev/drbd0
 DISK=/dev/vdb1
 MOUNT_POINT=/vdb
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Validates the rendered configuration with drbdadm itself (it also checks that this host's name
 # and address appear in the resource) and keeps the volume out of /etc/fstab.
 drbdadm sh-nop >/dev/null || die "drbdadm rejects the configuration in /etc/drbd.d"
@@ -295,13 +269,12 @@ GITLAB_HA_SCRIPT
 )"
 
 # [7] drbd-gitlab2-init
-#     after: drbd-gitlab2-check, drbd-witness-check, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: drbd-gitlab2-check, drbd-witness-up, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: initialise DRBD resource gitlab once
 # host: gitlab2
-OS_FAMILY=apt
 RESOURCE=gitlab
 DEVICE=/dev/drbd0
 DISK=/dev/vdb1
@@ -310,27 +283,22 @@ MAX_PEERS=6
 ACTIVATE=false
 INITIAL_PRIMARY=false
 FILESYSTEM=ext4
-# gitlab-ha host library, prepended to every host script.
+DATA_PEERS=(gitlab)
+MARKER=/var/lib/gitlab-ha/drbd-gitlab.first-primary
+CONNECT_WAIT=120
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # One-time initialisation of a data node, safe to repeat:
 #  - create-md only when the disk carries no signature at all (a disk with DRBD metadata is
 #    initialised already; a disk with anything else holds data and is refused);
-#  - with ACTIVATE: bring the resource up; on the initial primary only, and only while no node
-#    has ever had up-to-date data, force it primary; format the device only when it holds no
-#    file system; mount it.
+#  - with ACTIVATE: bring the resource up; on the initial primary only, and only on a resource
+#    that never held data (see below), force it primary; format the device only when it holds
+#    no file system; mount it.
 [ -e "$DISK" ] || die "disk $DISK does not exist on $(uname -n)"
 signatures=$(wipefs --no-act --parsable "$DISK" 2>/dev/null | awk -F, '{ print $4 }' | sort -u | tr '\n' ' ')
 case " $signatures " in
@@ -358,13 +326,89 @@ if ! drbdadm status "$RESOURCE" >/dev/null 2>&1; then
   changed "brought resource $RESOURCE up"
 fi
 [ "$INITIAL_PRIMARY" = true ] || exit 0
-# First initialisation only: this node and all its peers are Inconsistent/DUnknown (never synced).
-if drbdadm dstate "$RESOURCE" | grep -qv -e UpToDate; then
-  if ! drbdadm dstate "$RESOURCE" | tr '/' '\n' | grep -q UpToDate; then
-    drbdadm primary --force "$RESOURCE"
-    changed "forced $RESOURCE primary on its first initialisation"
+
+# `primary --force` overrides quorum (drbd_nl.c drbd_set_role: SS_NO_QUORUM is retried with
+# CS_FP_OUTDATE_PEERS when forced), so what this node sees now is no ground for it: an Outdated
+# node in a partition also sees no UpToDate disk. It runs only on a resource that never held
+# data: no marker from an earlier first primary, local metadata still as create-md wrote it
+# (current UUID UUID_JUST_CREATED = 4, drbd-utils user/shared/drbdmeta.c v09_md_initialize; the
+# kernel replaces it at the first promotion or sync, drbd_main.c), and every other data node
+# connected and Inconsistent. Anything else with no UpToDate disk in sight is refused.
+JUST_CREATED=0000000000000004
+# Prints "<verdict> <why>": force, done (nothing to force), wait (connecting) or refuse.
+first_primary_verdict() {
+  local role uuid disk peer conn pdisk seen="" waiting="" blocking=""
+  local -A peer_conn=() peer_disk=()
+  role=$(drbdadm role "$RESOURCE" 2>/dev/null || echo Unknown)
+  if [ "$role" = Primary ]; then echo "done $RESOURCE is Primary here"; return; fi
+  # events2 --now: one line per object, key:value fields, no wrapping (drbdsetup_events2.c).
+  disk=DUnknown
+  while read -r kind name a b; do
+    case $kind in
+      local) disk=$name ;;
+      peer) peer_conn[$name]=$a peer_disk[$name]=$b ;;
+    esac
+  done < <(drbdsetup events2 --now "$RESOURCE" 2>/dev/null | awk '
+    function val(k,   i) { for (i = 3; i <= NF; i++) if (index($i, k ":") == 1) return substr($i, length(k) + 2); return "" }
+    $1 == "exists" && $2 == "device" && val("volume") == "0" { print "local", val("disk") }
+    $1 == "exists" && $2 == "connection" { conn[val("conn-name")] = val("connection") }
+    $1 == "exists" && $2 == "peer-device" && val("volume") == "0" { pd[val("conn-name")] = val("peer-disk") }
+    END { for (n in conn) print "peer", n, conn[n], (n in pd ? pd[n] : "DUnknown") }')
+  if [ "$disk" = UpToDate ]; then echo "done the local disk is UpToDate"; return; fi
+  for peer in "${!peer_conn[@]}"; do
+    if [ "${peer_disk[$peer]}" = UpToDate ]; then echo "done $peer has an UpToDate disk"; return; fi
+    seen+=" $peer:${peer_conn[$peer]}/${peer_disk[$peer]}"
+  done
+  uuid=$(drbdadm get-gi "$RESOURCE" 2>/dev/null | awk -F: 'NR == 1 { print $1 }')
+  local facts="local disk $disk, current UUID ${uuid:-unknown}, peers${seen:- none}"
+  if [ -e "$MARKER" ]; then
+    echo "refuse $RESOURCE was made primary once already ($(cat "$MARKER")) and no node shows an UpToDate disk now ($facts)"
+    return
   fi
-fi
+  if [ "$uuid" != "$JUST_CREATED" ]; then
+    echo "refuse the metadata on $DISK has held data (its current UUID is not create-md's), and no connected node shows an UpToDate disk ($facts)"
+    return
+  fi
+  case $disk in
+    Inconsistent) ;;
+    Attaching | Negotiating | DUnknown | Diskless) echo "wait the local disk is $disk ($facts)"; return ;;
+    *) echo "refuse the local disk is $disk, not Inconsistent ($facts)"; return ;;
+  esac
+  for peer in "${DATA_PEERS[@]}"; do
+    conn=${peer_conn[$peer]:-unconfigured} pdisk=${peer_disk[$peer]:-DUnknown}
+    if [ "$conn" != Connected ]; then
+      waiting+=" $peer is $conn;"
+    elif [ "$pdisk" != Inconsistent ]; then
+      case $pdisk in
+        Attaching | Negotiating | DUnknown | Diskless) waiting+=" $peer's disk is $pdisk;" ;;
+        *) blocking+=" $peer's disk is $pdisk;" ;;
+      esac
+    fi
+  done
+  if [ -n "$blocking" ]; then echo "refuse a data node may hold data:$blocking ($facts)"; return; fi
+  if [ -n "$waiting" ]; then echo "wait every data node must be connected and Inconsistent:$waiting ($facts)"; return; fi
+  echo "force every data node is connected and Inconsistent, metadata fresh from create-md"
+}
+
+deadline=$((SECONDS + CONNECT_WAIT))
+while :; do
+  verdict=$(first_primary_verdict)
+  case $verdict in
+    "wait "*) [ "$SECONDS" -lt "$deadline" ] || break; sleep 2 ;;
+    *) break ;;
+  esac
+done
+case $verdict in
+  force*)
+    drbdadm primary --force "$RESOURCE"
+    mkdir -p "$(dirname "$MARKER")"
+    printf 'forced primary on %s at %s\n' "$(uname -n)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$MARKER"
+    changed "forced $RESOURCE primary on its first initialisation (${verdict#force })"
+    ;;
+  done*) ;;
+  wait*) die "not forcing $RESOURCE primary after ${CONNECT_WAIT}s: ${verdict#wait }" ;;
+  *) die "refusing drbdadm primary --force $RESOURCE on $(uname -n): ${verdict#refuse }. --force overrides quorum and would make this node's data win; promote by hand only after checking every node (LINBIT user guide, manual split brain recovery)" ;;
+esac
 if [ "$(drbdadm role "$RESOURCE")" = Primary ]; then
   if [ -z "$(wipefs --no-act --parsable "$DEVICE" 2>/dev/null)" ]; then
     "mkfs.$FILESYSTEM" -q "$DEVICE" >/dev/null
@@ -386,24 +430,15 @@ bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: place GitLab's directories on /vdb
 # host: gitlab2
-OS_FAMILY=apt
 MOUNT_POINT=/vdb
 GITLAB_DIRS=(/etc/gitlab /var/opt/gitlab /var/log/gitlab)
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Places GitLab's directories on the volume: each lives under $MOUNT_POINT/gitlab/<path> and is
 # reached through a symlink at its usual path, on every data node. Existing local content moves
 # only on the node where the volume is mounted; elsewhere a non-empty directory is refused.
@@ -430,7 +465,53 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [9] failover-gitlab2-unit-write
+# [9] failover-gitlab2-gitlab-guard-write
+#     after: drbd-gitlab2-links, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf on gitlab2
+# host: gitlab2
+FILE_PATH=/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [10] failover-gitlab2-unit-write
 #     after: drbd-gitlab2-links, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/git_sentinel.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -442,21 +523,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -484,7 +557,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] failover-gitlab2-gitlab-after-write
+# [11] failover-gitlab2-gitlab-after-write
 #     after: drbd-gitlab2-links, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -496,21 +569,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -538,46 +603,51 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [11] failover-gitlab2-enable
-#     after: failover-gitlab2-gitlab-after-write, failover-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [12] failover-gitlab2-enable
+#     after: failover-gitlab2-gitlab-after-write, failover-gitlab2-gitlab-guard-write, failover-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907"]
+#     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: enable git_sentinel.service; gitlab-container.service off at boot
 # host: gitlab2
 SENTINEL_UNIT=git_sentinel.service
+SENTINEL_EXEC=/opt/git_sentinel/git_sentinel
 GITLAB_UNIT=gitlab-container.service
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
+# Reloads systemd once when a unit file or drop-in of any of the given units changed on disk.
+reload_units_if_changed() {
+  local unit
+  for unit in "$@"; do
+    if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
+      systemctl daemon-reload
+      changed "systemd reloaded units for $unit"
+      return 0
+    fi
+  done
 }
 # Keeps the failover sentinel enabled and running, and GitLab out of the boot sequence: only the
 # sentinel starts GitLab (runbook section 5: gitlab-runsvdir disabled, After=git_sentinel.service).
 # GitLab is never stopped here: on the active node it is the sentinel's to run. The unit files
-# (the sentinel's unit, GitLab's drop-in) are written by an earlier step.
+# (the sentinel's unit, GitLab's drop-ins) are written by an earlier step; the sentinel's binary is
+# the operators' own and must already be in place.
 unit_missing() { [ "$(systemctl show -p LoadState --value "$1")" = not-found ]; }
 
-for unit in "$SENTINEL_UNIT" "$GITLAB_UNIT"; do
-  if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
-    systemctl daemon-reload
-    changed "systemd reloaded units for $unit"
-    break
-  fi
-done
+reload_units_if_changed "$SENTINEL_UNIT" "$GITLAB_UNIT"
 
 unit_missing "$SENTINEL_UNIT" && die "$SENTINEL_UNIT is not installed: the unit file step did not run"
+# Checked before enabling or starting: without the binary the unit would only loop on restarts
+# (Restart=always) and fail on every boot.
+if [ ! -f "$SENTINEL_EXEC" ] || [ ! -x "$SENTINEL_EXEC" ]; then
+  die "the sentinel binary $SENTINEL_EXEC is missing or not executable on $(uname -n): install the operators' git_sentinel there (failover.sentinel.execStart) before $SENTINEL_UNIT can be enabled and started"
+fi
 state=$(systemctl is-enabled "$SENTINEL_UNIT" 2>/dev/null || true)
 case "$state" in
   enabled) ;;
@@ -608,7 +678,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [12] gitlab-gitlab2-unit-write
+# [13] gitlab-gitlab2-unit-write
 #     after: drbd-gitlab2-links, lab-gitlab-stand-in, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-pgsql-objects
 #     stdin: files/etc/systemd/system/gitlab-container.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -620,21 +690,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=false
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -662,8 +724,92 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [13] backup-gitlab2-config-backup-script-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [14] gitlab-gitlab2-start
+#     after: gitlab-gitlab2-container, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     stdin: none
+#     re-run when changed: ["gitlab-gitlab2-container-id"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: start gitlab-container.service again where /dev/drbd0 is mounted
+# host: gitlab2
+MOUNT_POINT=/vdb
+DRBD_DEVICE=/dev/drbd0
+GITLAB_UNIT=gitlab-container.service
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Runs after Pulumi created or replaced the GitLab container of a DRBD node. Replacing it stops the
+# old container (destroyGraceSeconds) and so ends the failover engine's GitLab unit, whose
+# ExecStart attaches to it. Where this node holds the volume (the DRBD device mounted on
+# $MOUNT_POINT: only a Primary can mount it) GitLab starts again through that unit; on every other
+# node nothing happens: GitLab must not run there.
+if [ "$(findmnt -rn -o SOURCE --mountpoint "$MOUNT_POINT" 2>/dev/null || true)" != "$DRBD_DEVICE" ]; then
+  exit 0
+fi
+[ "$(systemctl show -p LoadState --value "$GITLAB_UNIT")" != not-found ] || die "$GITLAB_UNIT is not installed: the failover step did not run"
+if [ "$(systemctl show -p NeedDaemonReload --value "$GITLAB_UNIT")" = yes ]; then
+  systemctl daemon-reload
+  changed "systemd reloaded units for $GITLAB_UNIT"
+fi
+if ! systemctl is-active --quiet "$GITLAB_UNIT"; then
+  systemctl start "$GITLAB_UNIT"
+  changed "started $GITLAB_UNIT: this node holds $DRBD_DEVICE on $MOUNT_POINT"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [15] backup-gitlab2-backup-script-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /usr/local/sbin/gitlab-ha-backup on gitlab2
+# host: gitlab2
+FILE_PATH=/usr/local/sbin/gitlab-ha-backup
+FILE_MODE=0755
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [16] backup-gitlab2-config-backup-script-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -674,21 +820,13 @@ FILE_MODE=0755
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -716,8 +854,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [14] backup-gitlab2-backup-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [17] backup-gitlab2-backup-service-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -728,21 +866,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -770,8 +900,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [15] backup-gitlab2-backup-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [18] backup-gitlab2-backup-timer-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -782,21 +912,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -824,8 +946,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [16] backup-gitlab2-config-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [19] backup-gitlab2-config-service-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -836,21 +958,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -878,8 +992,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [17] backup-gitlab2-config-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-unit-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [20] backup-gitlab2-config-timer-write
+#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -890,21 +1004,13 @@ FILE_MODE=0644
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -932,16 +1038,19 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [18] backup-gitlab2-timers
-#     after: backup-gitlab2-backup-service-write, backup-gitlab2-backup-timer-write, backup-gitlab2-config-backup-script-write, backup-gitlab2-config-service-write, backup-gitlab2-config-timer-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+# [21] backup-gitlab2-timers
+#     after: backup-gitlab2-backup-script-write, backup-gitlab2-backup-service-write, backup-gitlab2-backup-timer-write, backup-gitlab2-config-backup-script-write, backup-gitlab2-config-service-write, backup-gitlab2-config-timer-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
-#     re-run when changed: ["85758cf5988f443038fdb574fe5ff19a1db42e618407a595ed702f5fcbc4e2b7","9d314cd29d8b049a4727e20e91e7f763f32c288cbe437faef11a94d72158c854","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","c19de540275930234bc33f0d5f2fc007f312c18d60bfe7b7288ecc73b4b00f4f","998ac471d7df52396b3cb79564d33c69509eee42a6b719a484dc901808d7388f"]
+#     re-run when changed: ["c9910112a695944373b0d713cf34f5acc0e030c529fed8152376be03b8b8a02c","db41a8cafe9b9ef528fb8be7db1559aaf71e42b866a8e959abaf144decc14799","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: enable gitlab-backup.timer, gitlab-config-backup.timer
 # host: gitlab2
 TIMERS=(gitlab-backup.timer gitlab-config-backup.timer)
-# gitlab-ha host library, prepended to every host script.
+OS_FAMILY=apt
+PACKAGES=()
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
@@ -951,12 +1060,40 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
 require_family() {
   case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
     *) die "unknown OS family '$OS_FAMILY'" ;;
   esac
 }
-# Enables and starts the backup timers; reloads systemd only when unit files changed. Idempotent.
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0
+  exec 9>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec 9>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs what the copy to another host needs (rsync), enables and starts the backup timers;
+# reloads systemd only when unit files changed. Idempotent.
+if [ "${#PACKAGES[@]}" -gt 0 ]; then
+  require_family
+  for pkg in "${PACKAGES[@]}"; do
+    case "$OS_FAMILY" in
+      apt) dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && continue
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null ;;
+      dnf) rpm -q "$pkg" >/dev/null 2>&1 && continue
+        dnf install -y -q "$pkg" >/dev/null ;;
+    esac
+    changed "installed $pkg"
+  done
+fi
 for unit in "${TIMERS[@]}"; do
   if [ "$(systemctl show -p NeedDaemonReload --value "$unit")" = yes ]; then
     systemctl daemon-reload
@@ -977,15 +1114,16 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [19] firewall-gitlab2-install
+# [22] firewall-gitlab2-install
 #     after: lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: install the OS's iptables persistence
+# gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: gitlab2
 OS_FAMILY=apt
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
@@ -995,13 +1133,29 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
 require_family() {
   case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
     *) die "unknown OS family '$OS_FAMILY'" ;;
   esac
 }
-# Installs what restores the saved IPv4 rules at boot, only when missing: iptables-persistent
-# (apt, restores /etc/iptables/rules.v4) or iptables-services (dnf, /etc/sysconfig/iptables).
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0
+  exec 9>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec 9>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs what restores the saved rules at boot, only when missing: iptables-persistent (apt,
+# restores /etc/iptables/rules.v4 and rules.v6) or iptables-services (dnf, /etc/sysconfig/iptables
+# and ip6tables), and masks firewalld: the program manages the filter table itself.
 require_family
 case "$OS_FAMILY" in
   apt)
@@ -1020,18 +1174,35 @@ case "$OS_FAMILY" in
       dnf install -y -q iptables-services >/dev/null
       changed "installed iptables-services"
     fi
-    # Enabled for boot only: starting it now would load the package's default rules, not ours
-    # (the apply step loads and saves ours).
-    if ! systemctl is-enabled --quiet iptables 2>/dev/null; then
-      systemctl enable --quiet iptables
-      changed "enabled iptables"
-    fi
     ;;
 esac
+
+# firewalld (the EL default) would fight these rules: its unit declares Conflicts=iptables.service
+# ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
+# whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
+# masked (also where it is not installed, so a later install cannot start it).
+if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  systemctl mask --quiet --now firewalld.service
+  changed "firewalld stopped and masked"
+elif systemctl is-active --quiet firewalld.service; then
+  systemctl stop firewalld.service
+  changed "firewalld stopped"
+fi
+
+if [ "$OS_FAMILY" = dnf ]; then
+  # Enabled for boot only: starting them now would load the package's default rules, not ours
+  # (the apply step loads and saves ours).
+  for unit in iptables ip6tables; do
+    if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      systemctl enable --quiet "$unit"
+      changed "enabled $unit"
+    fi
+  done
+fi
 GITLAB_HA_SCRIPT
 )"
 
-# [20] firewall-gitlab2-rules-write
+# [23] firewall-gitlab2-rules-write
 #     after: firewall-gitlab2-install, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1043,21 +1214,13 @@ FILE_MODE=0600
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -1085,40 +1248,85 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [21] firewall-gitlab2-apply
-#     after: firewall-gitlab2-rules-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
-#     stdin: none
-#     re-run when changed: ["6b0844f99466122e2137274df951d47662512fbbfd4780a487008b9101b1fef7"]
+# [24] firewall-gitlab2-rules6-write
+#     after: firewall-gitlab2-install, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: apply chain GITLAB-HA-INPUT and persist it
+# gitlab-ha: write /etc/gitlab-ha/ip6tables.rules on gitlab2
 # host: gitlab2
-RULES_FILE=/etc/gitlab-ha/iptables.rules
-CHAIN=GITLAB-HA-INPUT
-PERSIST_FILE=/etc/iptables/rules.v4
-SSH_SOURCES=(172.31.229.1/32)
-# gitlab-ha host library, prepended to every host script.
+FILE_PATH=/etc/gitlab-ha/ip6tables.rules
+FILE_MODE=0600
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
 
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
-# Loads $RULES_FILE (chain $CHAIN only), makes INPUT jump to it first and once, and persists the
-# ruleset to $PERSIST_FILE for boot. Nothing differs: nothing is touched and nothing printed.
-[ -f "$RULES_FILE" ] || die "$RULES_FILE is missing: the rules file step did not run"
+# [25] firewall-gitlab2-apply
+#     after: firewall-gitlab2-rules-write, firewall-gitlab2-rules6-write, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     stdin: none
+#     re-run when changed: ["47343dd4e30a5d79946bd31ae08219900df9e30dfc88eed320f33a31d0edd70f","395d48b73829c3ff708c3e2c971cafb04b791a9078426d9281fb7d7bb2b0cb1c"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
+# host: gitlab2
+RULES_FILE=/etc/gitlab-ha/iptables.rules
+RULES_FILE6=/etc/gitlab-ha/ip6tables.rules
+CHAIN=GITLAB-HA-INPUT
+DOCKER_CHAIN=GITLAB-HA-DOCKER
+PERSIST_FILE=/etc/iptables/rules.v4
+PERSIST_FILE6=/etc/iptables/rules.v6
+SSH_SOURCES=(172.31.88.1/32)
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Loads $RULES_FILE with iptables and $RULES_FILE6 with ip6tables (chains $CHAIN and, on hosts
+# where Docker publishes GitLab's ports, $DOCKER_CHAIN only), makes INPUT and DOCKER-USER jump to
+# them first and once, and persists those chains alone for boot. Nothing differs: nothing is
+# touched and nothing printed.
+for f in "$RULES_FILE" "$RULES_FILE6"; do
+  [ -f "$f" ] || die "$f is missing: the rules file step did not run"
+done
 command -v iptables-restore >/dev/null 2>&1 || die "iptables-restore is missing: the firewall install step did not run"
 
 # IPv4 CIDR match in awk (numbers stay exact below 2^53). A bare address is a /32.
-in_cidr() {
+in_cidr4() {
   awk -v a="$1" -v c="$2" '
     function n(s,   p, i) {
       if (split(s, p, ".") != 4) return -1
@@ -1133,6 +1341,45 @@ in_cidr() {
     }'
 }
 
+# IPv6 CIDR match in awk: both sides expanded to 32 hex digits, compared on the prefix's bits.
+in_cidr6() {
+  awk -v a="$1" -v c="$2" '
+    function groups(s, g,   k, i) {
+      if (s == "") return 0
+      k = split(s, g, ":")
+      for (i = 1; i <= k; i++) if (g[i] !~ /^[0-9a-f]+$/ || length(g[i]) > 4) return -1
+      return k
+    }
+    function expand(s,   h, l, r, nl, nr, pad, i, out) {
+      s = tolower(s)
+      if (index(s, "::")) {
+        if (s ~ /::.*::/) return ""
+        split(s, h, "::"); nl = groups(h[1], l); nr = groups(h[2], r)
+        if (nl < 0 || nr < 0 || nl + nr > 7) return ""
+        pad = 8 - nl - nr
+      } else {
+        nl = groups(s, l); nr = 0; pad = 0
+        if (nl != 8) return ""
+      }
+      out = ""
+      for (i = 1; i <= nl; i++) out = out substr("0000", 1, 4 - length(l[i])) l[i]
+      for (i = 1; i <= pad; i++) out = out "0000"
+      for (i = 1; i <= nr; i++) out = out substr("0000", 1, 4 - length(r[i])) r[i]
+      return out
+    }
+    function hex(ch) { return index("0123456789abcdef", ch) - 1 }
+    BEGIN {
+      k = split(c, x, "/"); bits = (k == 2 ? x[2] : 128)
+      A = expand(a); C = expand(x[1])
+      if (k > 2 || bits !~ /^[0-9]+$/ || bits + 0 > 128 || A == "" || C == "") exit 1
+      full = int(bits / 4); rest = bits % 4
+      if (substr(A, 1, full) != substr(C, 1, full)) exit 1
+      if (rest == 0) exit 0
+      d = 2 ^ (4 - rest)
+      exit !(int(hex(substr(A, full + 1, 1)) / d) == int(hex(substr(C, full + 1, 1)) / d))
+    }'
+}
+
 # Refuse to cut the session applying this. sudo drops SSH_CONNECTION from the environment, so
 # look for it in the ancestors (sudo itself keeps its caller's environment).
 client=${SSH_CONNECTION:-}
@@ -1143,58 +1390,118 @@ for _ in $(seq 1 30); do
   pid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
 done
 client=${client%% *}
+client=${client%%\%*}
 client=${client#::ffff:}
-# An IPv6 client is not filtered by these IPv4 rules, so only an IPv4 client is checked.
-if [ -n "$client" ] && [[ $client != *:* ]]; then
+# Both families are filtered, so a client of either is checked against the sources of its family.
+if [ -n "$client" ]; then
   ok=false
   for src in "${SSH_SOURCES[@]}"; do
-    if in_cidr "$client" "$src"; then ok=true; break; fi
+    if [[ $client == *:* ]]; then
+      [[ $src == *:* ]] && in_cidr6 "$client" "$src" && { ok=true; break; }
+    else
+      [[ $src != *:* ]] && in_cidr4 "$client" "$src" && { ok=true; break; }
+    fi
   done
   [ "$ok" = true ] || die "this SSH session comes from $client, outside the allowed SSH sources (${SSH_SOURCES[*]}): applying the firewall could lock it out; add it to the SSH sources"
 fi
 
-# Load the desired chain beside the live one under another name, then compare.
-new="$CHAIN-NEW"
 tmp=$(mktemp)
+ipt=iptables
 cleanup() {
   rm -f "$tmp"
-  if iptables -w -n -L "$new" >/dev/null 2>&1; then iptables -w -F "$new" && iptables -w -X "$new"; fi
+  for c in "$CHAIN-NEW" "$DOCKER_CHAIN-NEW"; do
+    if "$ipt" -w -n -L "$c" >/dev/null 2>&1; then "$ipt" -w -F "$c" && "$ipt" -w -X "$c"; fi
+  done
 }
 trap cleanup EXIT
-sed -E "s/^(:|-[AFN] )$CHAIN( |\$)/\\1$new\\2/" "$RULES_FILE" >"$tmp"
-iptables-restore -w 10 --noflush <"$tmp" || die "iptables-restore rejected $RULES_FILE"
-rules_of() { iptables -w -S "$1" 2>/dev/null | sed -E "s/^(-[NA]) $1( |\$)/\\1 chain\\2/"; }
-if [ "$(rules_of "$CHAIN")" != "$(rules_of "$new")" ]; then
-  iptables-restore -w 10 --noflush <"$RULES_FILE"
-  changed "chain $CHAIN loaded from $RULES_FILE"
-fi
-cleanup
 
-# INPUT jumps to the chain exactly once, as its first rule: rules before it could accept what the
-# chain refuses, and the chain ends by rejecting everything else.
-jumps=$(iptables -w -n -L INPUT --line-numbers | awk -v c="$CHAIN" '$2 == c { print $1 }')
-if [ "$jumps" != 1 ] || [ "$(iptables -w -S INPUT | grep -m 1 '^-A ')" != "-A INPUT -j $CHAIN" ]; then
-  # Highest number first, so the numbers left to delete stay valid.
-  sort -rn <<<"$jumps" | while read -r n; do [ -z "$n" ] || iptables -w -D INPUT "$n"; done
-  iptables -w -I INPUT 1 -j "$CHAIN"
-  changed "INPUT jumps to $CHAIN first"
-fi
-
-# Persist the whole ruleset (as the boot service restores it), without timestamps or counters so
-# the file only changes when rules do.
-saved=$(iptables-save | grep -v -e '^# Generated by' -e '^# Completed on' | sed -E 's/ \[[0-9]+:[0-9]+\]$/ [0:0]/; s/^\[[0-9]+:[0-9]+\] //')
-current=$(sed -E '/^# (Generated by|Completed on)/d; s/ \[[0-9]+:[0-9]+\]$/ [0:0]/; s/^\[[0-9]+:[0-9]+\] //' "$PERSIST_FILE" 2>/dev/null || true)
-if [ "$saved" != "$current" ]; then
-  dir=$(dirname "$PERSIST_FILE")
-  if [ ! -d "$dir" ]; then
-    install -d -m 0755 "$dir"
-    changed "$dir created"
+# Makes chain $2 jump to chain $3 exactly once, as its first rule: rules before it could accept
+# what the chain refuses. Highest rule number deleted first, so the numbers left stay valid.
+jump_first() {
+  local from=$2 to=$3 jumps
+  jumps=$("$ipt" -w -n -L "$from" --line-numbers | awk -v c="$to" '$2 == c { print $1 }')
+  if [ "$jumps" != 1 ] || [ "$("$ipt" -w -S "$from" | grep -m 1 '^-A ' || true)" != "-A $from -j $to" ]; then
+    sort -rn <<<"$jumps" | while read -r n; do [ -z "$n" ] || "$ipt" -w -D "$from" "$n"; done
+    "$ipt" -w -I "$from" 1 -j "$to"
+    changed "$1: $from jumps to $to first"
   fi
-  ptmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-  printf '%s\n' "$saved" >"$ptmp"
-  chmod 0600 "$ptmp"
-  mv -f "$ptmp" "$PERSIST_FILE"
-  changed "$PERSIST_FILE written"
+}
+
+rules_of() { "$ipt" -w -S "$1" 2>/dev/null | sed -E "s/^(-[NA]) $1( |\$)/\\1 chain\\2/"; }
+
+# apply_family <iptables|ip6tables> <rules file> <persist file>
+apply_family() {
+  ipt=$1
+  local rules=$2 persist=$3 docker=false c
+  command -v "$ipt-restore" >/dev/null 2>&1 || die "$ipt-restore is missing: the firewall install step did not run"
+  if grep -q "^:$DOCKER_CHAIN " "$rules"; then docker=true; fi
+
+  # Load the desired chains beside the live ones under other names, then compare.
+  sed -E "s/^(:|-[AFN] )($CHAIN|$DOCKER_CHAIN)( |\$)/\\1\\2-NEW\\3/" "$rules" >"$tmp"
+  "$ipt-restore" -w 10 --noflush <"$tmp" || die "$ipt-restore rejected $rules"
+  local differ=false
+  for c in "$CHAIN" "$DOCKER_CHAIN"; do
+    if [ "$c" = "$CHAIN" ] || [ "$docker" = true ]; then
+      [ "$(rules_of "$c")" = "$(rules_of "$c-NEW")" ] || differ=true
+    fi
+  done
+  if [ "$differ" = true ]; then
+    "$ipt-restore" -w 10 --noflush <"$rules"
+    changed "$ipt: chains loaded from $rules"
+  fi
+  cleanup
+
+  jump_first "$ipt" INPUT "$CHAIN"
+  if [ "$docker" = true ]; then
+    # moby libnetwork/firewall_linux.go (setupUserChain): the daemon creates DOCKER-USER only when
+    # missing and "does not delete or modify any pre-existing rules" in it, and makes FORWARD
+    # jump to it; so the chain may be made here, before Docker runs, and survives its restarts.
+    if ! "$ipt" -w -n -L DOCKER-USER >/dev/null 2>&1; then
+      "$ipt" -w -N DOCKER-USER
+      changed "$ipt: chain DOCKER-USER created"
+    fi
+    jump_first "$ipt" DOCKER-USER "$DOCKER_CHAIN"
+  elif "$ipt" -w -n -L "$DOCKER_CHAIN" >/dev/null 2>&1; then
+    # No longer a host of published GitLab ports: the chain and its jumps go.
+    while "$ipt" -w -D DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null; do :; done
+    "$ipt" -w -F "$DOCKER_CHAIN"
+    "$ipt" -w -X "$DOCKER_CHAIN"
+    changed "$ipt: chain $DOCKER_CHAIN removed"
+  fi
+
+  # Persist the program's own chains and jumps only, never Docker's runtime rules (its DNAT to
+  # container addresses of the moment): Docker writes its own when it starts, after this file is
+  # restored at boot. No counters, so the file changes only when rules do.
+  local want current
+  want=$(
+    printf '%s\n' "# gitlab-ha: chains $CHAIN and $DOCKER_CHAIN only, restored at boot (Docker adds its own rules when it starts)." "*filter" ":$CHAIN - [0:0]"
+    if [ "$docker" = true ]; then printf '%s\n' ":DOCKER-USER - [0:0]" ":$DOCKER_CHAIN - [0:0]"; fi
+    "$ipt" -w -S "$CHAIN" | grep '^-A '
+    if [ "$docker" = true ]; then "$ipt" -w -S "$DOCKER_CHAIN" | grep '^-A '; fi
+    printf '%s\n' "-A INPUT -j $CHAIN"
+    if [ "$docker" = true ]; then printf '%s\n' "-A DOCKER-USER -j $DOCKER_CHAIN"; fi
+    printf '%s\n' "COMMIT"
+  )
+  current=$(cat "$persist" 2>/dev/null || true)
+  if [ "$want" != "$current" ]; then
+    local dir ptmp
+    dir=$(dirname "$persist")
+    if [ ! -d "$dir" ]; then
+      install -d -m 0755 "$dir"
+      changed "$dir created"
+    fi
+    ptmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+    printf '%s\n' "$want" >"$ptmp"
+    chmod 0600 "$ptmp"
+    mv -f "$ptmp" "$persist"
+    changed "$persist written"
+  fi
+}
+
+apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
+# A kernel without IPv6 (ipv6.disable=1) has no IPv6 traffic to filter and no ip6tables tables.
+if [ -e /proc/net/if_inet6 ]; then
+  apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
 GITLAB_HA_SCRIPT
 )"

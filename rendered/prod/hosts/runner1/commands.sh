@@ -12,21 +12,13 @@ FILE_MODE=0640
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -63,33 +55,28 @@ set -euo pipefail
 # gitlab-ha: register runners docker-1 and write config.toml
 # host: runner1
 TOKEN_DIR=/etc/gitlab-runner/tokens
+SYSTEM_ID_FILE=/etc/gitlab-runner/.runner_system_id
 TEMPLATE=/etc/gitlab-runner/config.toml.tmpl
 CONFIG_FILE=/etc/gitlab-runner/config.toml
 RUNNER_NAMES=(docker-1)
 RUNNER_URLS=(https://gitlab.example.com)
 RUNNER_DESCRIPTIONS=(docker-1)
 RUNNER_TAGS=('')
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Registers this host's runners and writes config.toml. stdin: one line per runner,
 # "<name> token <glrt-...>" (authentication token, GitLab 15.10+) or "<name> registration <token>"
 # (legacy flow: registered once through POST /api/v4/runners). Each runner's token is kept in a
-# 0600 file under $TOKEN_DIR, so a second run registers nothing again; a runner that left the
-# config is unregistered (DELETE /api/v4/runners) and forgotten. config.toml is the template
-# with the tokens filled in, rewritten only when it differs. Tokens never appear in argv or output.
+# 0600 file under $TOKEN_DIR, so a second run registers nothing again. config.toml is the template
+# with the tokens filled in, rewritten only when it differs. A runner that left the config is then
+# unregistered as gitlab-runner's own `unregister` does (commands/unregister.go): a glrt- token only
+# removes this host's runner manager, the runner stays in GitLab; a legacy token deletes the
+# runner. Tokens never appear in argv or output.
 declare -A kind token
 while read -r name k t; do
   [ -n "$name" ] || continue
@@ -100,7 +87,9 @@ install -d -m 0700 "$TOKEN_DIR"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-api() { # method, url, then curl -F fields; the token field is read from a file by curl itself
+api() { # method, url, then form fields: the token as -F name=<file (curl reads the file we wrote),
+  # every other field with --form-string, so a value starting with @ or < is sent as text and never
+  # makes curl upload a file (curl(1), -F).
   curl --silent --show-error --fail --max-time 30 -X "$1" "$2/api/v4/runners" "${@:3}"
 }
 
@@ -118,8 +107,8 @@ for i in "${!RUNNER_NAMES[@]}"; do
       ;;
     registration)
       if [ ! -s "$TOKEN_DIR/$n" ]; then
-        api POST "$url" -F "token=<$work/given" -F "description=${RUNNER_DESCRIPTIONS[$i]}" \
-          -F "tag_list=${RUNNER_TAGS[$i]}" -F "run_untagged=$([ -z "${RUNNER_TAGS[$i]}" ] && echo true || echo false)" >"$work/reply" ||
+        api POST "$url" -F "token=<$work/given" --form-string "description=${RUNNER_DESCRIPTIONS[$i]}" \
+          --form-string "tag_list=${RUNNER_TAGS[$i]}" --form-string "run_untagged=$([ -z "${RUNNER_TAGS[$i]}" ] && echo true || echo false)" >"$work/reply" ||
           die "runner $n: registration at $url failed"
         sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' "$work/reply" | tr -d '\n' >"$work/issued"
         [ -s "$work/issued" ] || die "runner $n: $url answered without a token"
@@ -130,18 +119,6 @@ for i in "${!RUNNER_NAMES[@]}"; do
     *) die "runner $n: unknown token kind '${kind[$n]}'" ;;
   esac
   printf '%s\n' "$url" >"$TOKEN_DIR/$n.url"
-done
-
-# Runners no longer in the config: unregistered at their GitLab, then forgotten.
-for f in "$TOKEN_DIR"/*; do
-  [ -f "$f" ] || continue
-  n=$(basename "$f")
-  case "$n" in *.url) continue ;; esac
-  case " ${RUNNER_NAMES[*]} " in *" $n "*) continue ;; esac
-  url=$(cat "$TOKEN_DIR/$n.url")
-  api DELETE "$url" -F "token=<$f" >/dev/null || die "runner $n: unregistering at $url failed"
-  rm -f "$f" "$TOKEN_DIR/$n.url"
-  changed "runner $n: unregistered at $url"
 done
 
 # config.toml: the template with every placeholder replaced by the runner's token file.
@@ -158,6 +135,53 @@ if ! cmp -s "$work/config.toml" "$CONFIG_FILE"; then
   install -m 0600 "$work/config.toml" "$CONFIG_FILE"
   changed "$CONFIG_FILE written (runners: ${RUNNER_NAMES[*]:-none})"
 fi
+
+# Runners no longer in the config (config.toml, written above, no longer names them, so the running
+# gitlab-runner stops using their tokens): unregistered at their GitLab, then forgotten.
+system_id() { # gitlab-runner's own rule: a valid id is ^[sr]_[0-9a-zA-Z]{12}$ (configfile/system_id_state.go)
+  local id=""
+  [ -r "$SYSTEM_ID_FILE" ] && id=$(tr -d '[:space:]' <"$SYSTEM_ID_FILE")
+  [[ "$id" =~ ^[sr]_[0-9a-zA-Z]{12}$ ]] && printf '%s' "$id"
+  return 0
+}
+for f in "$TOKEN_DIR"/*; do
+  [ -f "$f" ] || continue
+  n=$(basename "$f")
+  case "$n" in *.url) continue ;; esac
+  case " ${RUNNER_NAMES[*]} " in *" $n "*) continue ;; esac
+  url=$(cat "$TOKEN_DIR/$n.url")
+  tok=$(cat "$f")
+  case "$tok" in
+    glrt-*)
+      # network/gitlab.go TokenIsCreatedRunnerToken: a runner created in GitLab (glrt-) is shared by
+      # every host using its token; only this host's manager goes: DELETE /api/v4/runners/managers
+      # {token, system_id}, as UnregisterRunnerManager sends it. 404: GitLab has no such manager.
+      sid=$(system_id)
+      if [ -z "$sid" ]; then
+        rm -f "$f" "$TOKEN_DIR/$n.url"
+        changed "runner $n: forgotten (no runner system id in $SYSTEM_ID_FILE: this host never ran it; the runner stays in GitLab)"
+        continue
+      fi
+      [[ "$tok" =~ ^[A-Za-z0-9._-]+$ ]] || die "runner $n: the stored token has unexpected characters"
+      printf '{"token":"%s","system_id":"%s"}' "$tok" "$sid" >"$work/body"
+      code=$(curl --silent --show-error --max-time 30 -X DELETE -H 'Content-Type: application/json' \
+        --data-binary "@$work/body" -o /dev/null -w '%{http_code}' "$url/api/v4/runners/managers") ||
+        die "runner $n: unregistering its manager $sid at $url failed"
+      case "$code" in
+        204) what="unregistered" ;;
+        404) what="was not known" ;;
+        *) die "runner $n: unregistering its manager $sid at $url answered HTTP $code" ;;
+      esac
+      rm -f "$f" "$TOKEN_DIR/$n.url"
+      changed "runner $n: runner manager $sid $what at $url (the runner stays in GitLab)"
+      ;;
+    *)
+      api DELETE "$url" -F "token=<$f" >/dev/null || die "runner $n: unregistering at $url failed"
+      rm -f "$f" "$TOKEN_DIR/$n.url"
+      changed "runner $n: unregistered at $url"
+      ;;
+  esac
+done
 GITLAB_HA_SCRIPT
 )"
 
@@ -166,10 +190,11 @@ GITLAB_HA_SCRIPT
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: install the OS's iptables persistence
+# gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: runner1
 OS_FAMILY=dnf
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
@@ -179,13 +204,29 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
 require_family() {
   case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
     *) die "unknown OS family '$OS_FAMILY'" ;;
   esac
 }
-# Installs what restores the saved IPv4 rules at boot, only when missing: iptables-persistent
-# (apt, restores /etc/iptables/rules.v4) or iptables-services (dnf, /etc/sysconfig/iptables).
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0
+  exec 9>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec 9>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs what restores the saved rules at boot, only when missing: iptables-persistent (apt,
+# restores /etc/iptables/rules.v4 and rules.v6) or iptables-services (dnf, /etc/sysconfig/iptables
+# and ip6tables), and masks firewalld: the program manages the filter table itself.
 require_family
 case "$OS_FAMILY" in
   apt)
@@ -204,14 +245,31 @@ case "$OS_FAMILY" in
       dnf install -y -q iptables-services >/dev/null
       changed "installed iptables-services"
     fi
-    # Enabled for boot only: starting it now would load the package's default rules, not ours
-    # (the apply step loads and saves ours).
-    if ! systemctl is-enabled --quiet iptables 2>/dev/null; then
-      systemctl enable --quiet iptables
-      changed "enabled iptables"
-    fi
     ;;
 esac
+
+# firewalld (the EL default) would fight these rules: its unit declares Conflicts=iptables.service
+# ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
+# whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
+# masked (also where it is not installed, so a later install cannot start it).
+if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  systemctl mask --quiet --now firewalld.service
+  changed "firewalld stopped and masked"
+elif systemctl is-active --quiet firewalld.service; then
+  systemctl stop firewalld.service
+  changed "firewalld stopped"
+fi
+
+if [ "$OS_FAMILY" = dnf ]; then
+  # Enabled for boot only: starting them now would load the package's default rules, not ours
+  # (the apply step loads and saves ours).
+  for unit in iptables ip6tables; do
+    if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      systemctl enable --quiet "$unit"
+      changed "enabled $unit"
+    fi
+  done
+fi
 GITLAB_HA_SCRIPT
 )"
 
@@ -227,21 +285,13 @@ FILE_MODE=0600
 FILE_OWNER=root
 FILE_GROUP=root
 FILE_MKDIR=true
-# gitlab-ha host library, prepended to every host script.
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
 # Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
 # when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
 # compare mtimes (PostgreSQL reloads) see no change.
@@ -269,40 +319,85 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [5] firewall-runner1-apply
-#     after: firewall-runner1-rules-write
-#     stdin: none
-#     re-run when changed: ["f3b1bfc352cf31ac684123b9d86dd3deb892fe27979e64c304d0652be8a9858b"]
+# [5] firewall-runner1-rules6-write
+#     after: firewall-runner1-install
+#     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
-# gitlab-ha: apply chain GITLAB-HA-INPUT and persist it
+# gitlab-ha: write /etc/gitlab-ha/ip6tables.rules on runner1
 # host: runner1
-RULES_FILE=/etc/gitlab-ha/iptables.rules
-CHAIN=GITLAB-HA-INPUT
-PERSIST_FILE=/etc/sysconfig/iptables
-SSH_SOURCES=(10.228.0.0/16)
-# gitlab-ha host library, prepended to every host script.
+FILE_PATH=/etc/gitlab-ha/ip6tables.rules
+FILE_MODE=0600
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
 
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) command -v apt-get >/dev/null 2>&1 || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) command -v dnf >/dev/null 2>&1 || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
-# Loads $RULES_FILE (chain $CHAIN only), makes INPUT jump to it first and once, and persists the
-# ruleset to $PERSIST_FILE for boot. Nothing differs: nothing is touched and nothing printed.
-[ -f "$RULES_FILE" ] || die "$RULES_FILE is missing: the rules file step did not run"
+# [6] firewall-runner1-apply
+#     after: firewall-runner1-rules-write, firewall-runner1-rules6-write
+#     stdin: none
+#     re-run when changed: ["d6d1b698b74f16cb648aea17203e66fed7e7fa15c0f80cd916ae4b325f2722f1","598d83bad46f6164adfaa30a203f6114534f94628217b803297fd88609b385ef"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: apply chains GITLAB-HA-INPUT and GITLAB-HA-DOCKER (IPv4 and IPv6) and persist them
+# host: runner1
+RULES_FILE=/etc/gitlab-ha/iptables.rules
+RULES_FILE6=/etc/gitlab-ha/ip6tables.rules
+CHAIN=GITLAB-HA-INPUT
+DOCKER_CHAIN=GITLAB-HA-DOCKER
+PERSIST_FILE=/etc/sysconfig/iptables
+PERSIST_FILE6=/etc/sysconfig/ip6tables
+SSH_SOURCES=(10.228.0.0/16)
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Loads $RULES_FILE with iptables and $RULES_FILE6 with ip6tables (chains $CHAIN and, on hosts
+# where Docker publishes GitLab's ports, $DOCKER_CHAIN only), makes INPUT and DOCKER-USER jump to
+# them first and once, and persists those chains alone for boot. Nothing differs: nothing is
+# touched and nothing printed.
+for f in "$RULES_FILE" "$RULES_FILE6"; do
+  [ -f "$f" ] || die "$f is missing: the rules file step did not run"
+done
 command -v iptables-restore >/dev/null 2>&1 || die "iptables-restore is missing: the firewall install step did not run"
 
 # IPv4 CIDR match in awk (numbers stay exact below 2^53). A bare address is a /32.
-in_cidr() {
+in_cidr4() {
   awk -v a="$1" -v c="$2" '
     function n(s,   p, i) {
       if (split(s, p, ".") != 4) return -1
@@ -317,6 +412,45 @@ in_cidr() {
     }'
 }
 
+# IPv6 CIDR match in awk: both sides expanded to 32 hex digits, compared on the prefix's bits.
+in_cidr6() {
+  awk -v a="$1" -v c="$2" '
+    function groups(s, g,   k, i) {
+      if (s == "") return 0
+      k = split(s, g, ":")
+      for (i = 1; i <= k; i++) if (g[i] !~ /^[0-9a-f]+$/ || length(g[i]) > 4) return -1
+      return k
+    }
+    function expand(s,   h, l, r, nl, nr, pad, i, out) {
+      s = tolower(s)
+      if (index(s, "::")) {
+        if (s ~ /::.*::/) return ""
+        split(s, h, "::"); nl = groups(h[1], l); nr = groups(h[2], r)
+        if (nl < 0 || nr < 0 || nl + nr > 7) return ""
+        pad = 8 - nl - nr
+      } else {
+        nl = groups(s, l); nr = 0; pad = 0
+        if (nl != 8) return ""
+      }
+      out = ""
+      for (i = 1; i <= nl; i++) out = out substr("0000", 1, 4 - length(l[i])) l[i]
+      for (i = 1; i <= pad; i++) out = out "0000"
+      for (i = 1; i <= nr; i++) out = out substr("0000", 1, 4 - length(r[i])) r[i]
+      return out
+    }
+    function hex(ch) { return index("0123456789abcdef", ch) - 1 }
+    BEGIN {
+      k = split(c, x, "/"); bits = (k == 2 ? x[2] : 128)
+      A = expand(a); C = expand(x[1])
+      if (k > 2 || bits !~ /^[0-9]+$/ || bits + 0 > 128 || A == "" || C == "") exit 1
+      full = int(bits / 4); rest = bits % 4
+      if (substr(A, 1, full) != substr(C, 1, full)) exit 1
+      if (rest == 0) exit 0
+      d = 2 ^ (4 - rest)
+      exit !(int(hex(substr(A, full + 1, 1)) / d) == int(hex(substr(C, full + 1, 1)) / d))
+    }'
+}
+
 # Refuse to cut the session applying this. sudo drops SSH_CONNECTION from the environment, so
 # look for it in the ancestors (sudo itself keeps its caller's environment).
 client=${SSH_CONNECTION:-}
@@ -327,58 +461,118 @@ for _ in $(seq 1 30); do
   pid=$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
 done
 client=${client%% *}
+client=${client%%\%*}
 client=${client#::ffff:}
-# An IPv6 client is not filtered by these IPv4 rules, so only an IPv4 client is checked.
-if [ -n "$client" ] && [[ $client != *:* ]]; then
+# Both families are filtered, so a client of either is checked against the sources of its family.
+if [ -n "$client" ]; then
   ok=false
   for src in "${SSH_SOURCES[@]}"; do
-    if in_cidr "$client" "$src"; then ok=true; break; fi
+    if [[ $client == *:* ]]; then
+      [[ $src == *:* ]] && in_cidr6 "$client" "$src" && { ok=true; break; }
+    else
+      [[ $src != *:* ]] && in_cidr4 "$client" "$src" && { ok=true; break; }
+    fi
   done
   [ "$ok" = true ] || die "this SSH session comes from $client, outside the allowed SSH sources (${SSH_SOURCES[*]}): applying the firewall could lock it out; add it to the SSH sources"
 fi
 
-# Load the desired chain beside the live one under another name, then compare.
-new="$CHAIN-NEW"
 tmp=$(mktemp)
+ipt=iptables
 cleanup() {
   rm -f "$tmp"
-  if iptables -w -n -L "$new" >/dev/null 2>&1; then iptables -w -F "$new" && iptables -w -X "$new"; fi
+  for c in "$CHAIN-NEW" "$DOCKER_CHAIN-NEW"; do
+    if "$ipt" -w -n -L "$c" >/dev/null 2>&1; then "$ipt" -w -F "$c" && "$ipt" -w -X "$c"; fi
+  done
 }
 trap cleanup EXIT
-sed -E "s/^(:|-[AFN] )$CHAIN( |\$)/\\1$new\\2/" "$RULES_FILE" >"$tmp"
-iptables-restore -w 10 --noflush <"$tmp" || die "iptables-restore rejected $RULES_FILE"
-rules_of() { iptables -w -S "$1" 2>/dev/null | sed -E "s/^(-[NA]) $1( |\$)/\\1 chain\\2/"; }
-if [ "$(rules_of "$CHAIN")" != "$(rules_of "$new")" ]; then
-  iptables-restore -w 10 --noflush <"$RULES_FILE"
-  changed "chain $CHAIN loaded from $RULES_FILE"
-fi
-cleanup
 
-# INPUT jumps to the chain exactly once, as its first rule: rules before it could accept what the
-# chain refuses, and the chain ends by rejecting everything else.
-jumps=$(iptables -w -n -L INPUT --line-numbers | awk -v c="$CHAIN" '$2 == c { print $1 }')
-if [ "$jumps" != 1 ] || [ "$(iptables -w -S INPUT | grep -m 1 '^-A ')" != "-A INPUT -j $CHAIN" ]; then
-  # Highest number first, so the numbers left to delete stay valid.
-  sort -rn <<<"$jumps" | while read -r n; do [ -z "$n" ] || iptables -w -D INPUT "$n"; done
-  iptables -w -I INPUT 1 -j "$CHAIN"
-  changed "INPUT jumps to $CHAIN first"
-fi
-
-# Persist the whole ruleset (as the boot service restores it), without timestamps or counters so
-# the file only changes when rules do.
-saved=$(iptables-save | grep -v -e '^# Generated by' -e '^# Completed on' | sed -E 's/ \[[0-9]+:[0-9]+\]$/ [0:0]/; s/^\[[0-9]+:[0-9]+\] //')
-current=$(sed -E '/^# (Generated by|Completed on)/d; s/ \[[0-9]+:[0-9]+\]$/ [0:0]/; s/^\[[0-9]+:[0-9]+\] //' "$PERSIST_FILE" 2>/dev/null || true)
-if [ "$saved" != "$current" ]; then
-  dir=$(dirname "$PERSIST_FILE")
-  if [ ! -d "$dir" ]; then
-    install -d -m 0755 "$dir"
-    changed "$dir created"
+# Makes chain $2 jump to chain $3 exactly once, as its first rule: rules before it could accept
+# what the chain refuses. Highest rule number deleted first, so the numbers left stay valid.
+jump_first() {
+  local from=$2 to=$3 jumps
+  jumps=$("$ipt" -w -n -L "$from" --line-numbers | awk -v c="$to" '$2 == c { print $1 }')
+  if [ "$jumps" != 1 ] || [ "$("$ipt" -w -S "$from" | grep -m 1 '^-A ' || true)" != "-A $from -j $to" ]; then
+    sort -rn <<<"$jumps" | while read -r n; do [ -z "$n" ] || "$ipt" -w -D "$from" "$n"; done
+    "$ipt" -w -I "$from" 1 -j "$to"
+    changed "$1: $from jumps to $to first"
   fi
-  ptmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-  printf '%s\n' "$saved" >"$ptmp"
-  chmod 0600 "$ptmp"
-  mv -f "$ptmp" "$PERSIST_FILE"
-  changed "$PERSIST_FILE written"
+}
+
+rules_of() { "$ipt" -w -S "$1" 2>/dev/null | sed -E "s/^(-[NA]) $1( |\$)/\\1 chain\\2/"; }
+
+# apply_family <iptables|ip6tables> <rules file> <persist file>
+apply_family() {
+  ipt=$1
+  local rules=$2 persist=$3 docker=false c
+  command -v "$ipt-restore" >/dev/null 2>&1 || die "$ipt-restore is missing: the firewall install step did not run"
+  if grep -q "^:$DOCKER_CHAIN " "$rules"; then docker=true; fi
+
+  # Load the desired chains beside the live ones under other names, then compare.
+  sed -E "s/^(:|-[AFN] )($CHAIN|$DOCKER_CHAIN)( |\$)/\\1\\2-NEW\\3/" "$rules" >"$tmp"
+  "$ipt-restore" -w 10 --noflush <"$tmp" || die "$ipt-restore rejected $rules"
+  local differ=false
+  for c in "$CHAIN" "$DOCKER_CHAIN"; do
+    if [ "$c" = "$CHAIN" ] || [ "$docker" = true ]; then
+      [ "$(rules_of "$c")" = "$(rules_of "$c-NEW")" ] || differ=true
+    fi
+  done
+  if [ "$differ" = true ]; then
+    "$ipt-restore" -w 10 --noflush <"$rules"
+    changed "$ipt: chains loaded from $rules"
+  fi
+  cleanup
+
+  jump_first "$ipt" INPUT "$CHAIN"
+  if [ "$docker" = true ]; then
+    # moby libnetwork/firewall_linux.go (setupUserChain): the daemon creates DOCKER-USER only when
+    # missing and "does not delete or modify any pre-existing rules" in it, and makes FORWARD
+    # jump to it; so the chain may be made here, before Docker runs, and survives its restarts.
+    if ! "$ipt" -w -n -L DOCKER-USER >/dev/null 2>&1; then
+      "$ipt" -w -N DOCKER-USER
+      changed "$ipt: chain DOCKER-USER created"
+    fi
+    jump_first "$ipt" DOCKER-USER "$DOCKER_CHAIN"
+  elif "$ipt" -w -n -L "$DOCKER_CHAIN" >/dev/null 2>&1; then
+    # No longer a host of published GitLab ports: the chain and its jumps go.
+    while "$ipt" -w -D DOCKER-USER -j "$DOCKER_CHAIN" 2>/dev/null; do :; done
+    "$ipt" -w -F "$DOCKER_CHAIN"
+    "$ipt" -w -X "$DOCKER_CHAIN"
+    changed "$ipt: chain $DOCKER_CHAIN removed"
+  fi
+
+  # Persist the program's own chains and jumps only, never Docker's runtime rules (its DNAT to
+  # container addresses of the moment): Docker writes its own when it starts, after this file is
+  # restored at boot. No counters, so the file changes only when rules do.
+  local want current
+  want=$(
+    printf '%s\n' "# gitlab-ha: chains $CHAIN and $DOCKER_CHAIN only, restored at boot (Docker adds its own rules when it starts)." "*filter" ":$CHAIN - [0:0]"
+    if [ "$docker" = true ]; then printf '%s\n' ":DOCKER-USER - [0:0]" ":$DOCKER_CHAIN - [0:0]"; fi
+    "$ipt" -w -S "$CHAIN" | grep '^-A '
+    if [ "$docker" = true ]; then "$ipt" -w -S "$DOCKER_CHAIN" | grep '^-A '; fi
+    printf '%s\n' "-A INPUT -j $CHAIN"
+    if [ "$docker" = true ]; then printf '%s\n' "-A DOCKER-USER -j $DOCKER_CHAIN"; fi
+    printf '%s\n' "COMMIT"
+  )
+  current=$(cat "$persist" 2>/dev/null || true)
+  if [ "$want" != "$current" ]; then
+    local dir ptmp
+    dir=$(dirname "$persist")
+    if [ ! -d "$dir" ]; then
+      install -d -m 0755 "$dir"
+      changed "$dir created"
+    fi
+    ptmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+    printf '%s\n' "$want" >"$ptmp"
+    chmod 0600 "$ptmp"
+    mv -f "$ptmp" "$persist"
+    changed "$persist written"
+  fi
+}
+
+apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
+# A kernel without IPv6 (ipv6.disable=1) has no IPv6 traffic to filter and no ip6tables tables.
+if [ -e /proc/net/if_inet6 ]; then
+  apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
 GITLAB_HA_SCRIPT
 )"

@@ -1,6 +1,9 @@
 // The mandatory policies, as plain functions over one resource, so that the policy pack
 // (`pulumi preview --policy-pack components/policy/pack`), the offline render and the tests all
-// run the very same checks. No @pulumi/policy import here: the pack wraps these.
+// run the very same checks. No @pulumi/policy import here: the pack wraps these. This file lives
+// in the pack's folder and imports nothing outside it: `pulumi policy publish` ships only that
+// folder (pulumi/pulumi pkg/backend/httpstate/policypack.go: a Node.js pack is `npm pack`ed in its
+// directory and its package.json dependencies installed where it runs).
 
 /** What a policy sees of a resource; a secret value may appear as "[secret]" (offline render). */
 export interface ResourceView {
@@ -107,11 +110,25 @@ export const noRuleOpenToEveryone: Policy = {
         .filter((c) => c[0]!.startsWith("host") && c[4] !== "reject" && ["0.0.0.0/0", "::/0", "all", "samenet"].includes(c[3] ?? ""))
         .map((c) => `${path}: '${c.slice(0, 5).join(" ")}' admits everyone`);
     }
-    if (path === "/etc/gitlab-ha/iptables.rules") {
-      return text
-        .split("\n")
-        .filter((l) => l.startsWith("-A ") && l.includes("-j ACCEPT") && l.includes("--dport") && !/\s-s\s/.test(l) && !l.includes(`--comment "${GITLAB_CLIENTS_COMMENT}`))
+    if (path === "/etc/gitlab-ha/iptables.rules" || path === "/etc/gitlab-ha/ip6tables.rules") {
+      const rules = text.split("\n").filter((l) => l.startsWith("-A "));
+      const clients = (l: string) => l.includes(`--comment "${GITLAB_CLIENTS_COMMENT}`);
+      // What admits a new connection: ACCEPT on a port in INPUT, or RETURN (back to Docker's chains,
+      // which accept what is published) on a published port's original destination in DOCKER-USER.
+      const admits = (l: string) => (l.includes("-j ACCEPT") && l.includes("--dport")) || (l.includes("-j RETURN") && l.includes("--ctorigdstport"));
+      const open = rules
+        .filter((l) => admits(l) && !/\s-s\s/.test(l) && !clients(l))
         .map((l) => `${path}: '${l}' admits everyone`);
+      // Docker publishes GitLab's ports: their connections are DNAT'd and forwarded, never seen by
+      // INPUT. A client port admitted in INPUT must also be refused in the Docker chain to everyone
+      // else, or firewall.gitlabClientNetworks restricts nothing.
+      const refusedForwarded = new Set(
+        rules.filter((l) => l.includes("-j REJECT") || l.includes("-j DROP")).flatMap((l) => /--ctorigdstport (\S+)/.exec(l)?.[1] ?? []),
+      );
+      const unfiltered = [...new Set(rules.filter((l) => clients(l) && l.includes("-j ACCEPT")).flatMap((l) => /--dport (\S+)/.exec(l)?.[1] ?? []))]
+        .filter((port) => !refusedForwarded.has(port))
+        .map((port) => `${path}: GitLab's published port ${port} is not filtered where Docker forwards it (DOCKER-USER, --ctorigdstport)`);
+      return [...open, ...unfiltered];
     }
     return [];
   },

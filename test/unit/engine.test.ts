@@ -1,0 +1,58 @@
+// The engine build script and how the main job picks an engine: a failed build names the binary,
+// the step and Go's last lines, and `npm run lab` says what is missing instead of falling back silently.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { findEngine } from "../../components/offline/engine";
+import { ROOT } from "../helpers";
+
+function fakeGo(body: string): { cache: string; go: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-"));
+  const go = path.join(dir, "go");
+  fs.writeFileSync(go, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return { cache: path.join(dir, "cache"), go };
+}
+
+const build = (cache: string, go: string) =>
+  spawnSync("bash", [path.join(ROOT, ".ci/engine/build")], { env: { ...process.env, GITLAB_HA_ENGINE_CACHE: cache, GO: go }, encoding: "utf8" });
+
+describe("engine build", () => {
+  it("names the binary, the step and Go's last lines when a build fails, and records it", () => {
+    const { cache, go } = fakeGo(
+      `echo "go: downloading something" >&2\nfor i in 1 2 3 4 5 6 7 8 9 10; do echo "noise line $i" >&2; done\necho "go: $2 $3: reading proxy: 403 Forbidden" >&2\nexit 1`,
+    );
+    const r = build(cache, go);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /engine: building pulumi v3\.248\.0/);
+    assert.match(r.stderr, /cannot build pulumi 3\.248\.0: step 'download' failed; last lines of Go's output:/);
+    assert.match(r.stderr, /cannot build pulumi-resource-command 1\.2\.1: step 'go mod download github\.com\/pulumi\/pulumi-command\/provider@v0\.0\.0-20260303235922-7f3eb6f3b77c' failed/);
+    assert.match(r.stderr, /engine: {3}go: .*403 Forbidden/);
+    assert.doesNotMatch(r.stderr, /noise line 1\b/, "only the last lines");
+    const status = fs.readFileSync(path.join(cache, "status"), "utf8");
+    assert.match(status, /^pulumi-resource-docker\t5\.0\.0\tmissing\t.*403 Forbidden/m);
+
+    const engine = findEngine({ PATH: "/nonexistent", GITLAB_HA_ENGINE_CACHE: cache });
+    assert.equal(engine.kind, "none");
+    assert.match(engine.kind === "none" ? engine.reason : "", /pulumi-resource-random 4\.21\.1 \(go mod download .*403 Forbidden\)/);
+  });
+
+  it("reuses what it built: a cached binary is not built again", () => {
+    const { cache, go } = fakeGo(`echo "go must not run for a cached binary" >&2; exit 1`);
+    fs.mkdirSync(path.join(cache, "bin"), { recursive: true });
+    fs.writeFileSync(path.join(cache, "bin", "pulumi-v3.248.0"), "#!/bin/sh\n", { mode: 0o755 });
+    const r = build(cache, go);
+    assert.doesNotMatch(r.stderr, /building pulumi v/);
+    assert.match(fs.readFileSync(path.join(cache, "status"), "utf8"), /^pulumi\t3\.248\.0\tok\t/m);
+    assert.ok(fs.lstatSync(path.join(cache, "path", "pulumi")).isSymbolicLink());
+  });
+
+  it("a pulumi on PATH wins over the built engine", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "path-pulumi-"));
+    fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
+    assert.deepEqual(findEngine({ PATH: bin, GITLAB_HA_ENGINE_CACHE: "/nonexistent" }), { kind: "path", pulumi: path.join(bin, "pulumi") });
+    assert.equal(findEngine({ PATH: "/nonexistent", GITLAB_HA_ENGINE_CACHE: "/nonexistent" }).kind, "none");
+  });
+});

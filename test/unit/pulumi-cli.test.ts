@@ -1,0 +1,85 @@
+// The real Pulumi CLI (built from Go modules by .ci/engine/build, or the one on PATH) on throw-away
+// copies of the project: what it checks before any program runs, and prod's secrets set the way
+// the README tells operators to. A local file backend in a temp dir; no host is contacted.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { findCli, findEngine } from "../../components/offline/engine";
+import { evaluateProgram } from "../../components/offline/evaluate";
+import { ROOT } from "../helpers";
+
+const CLI = findCli();
+
+function workspace(stackFiles: string[], passphrase = "") {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-cli-"));
+  for (const f of ["Pulumi.yaml", "package.json", ...stackFiles]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+  fs.mkdirSync(path.join(dir, "state"));
+  const env = {
+    ...process.env,
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: passphrase,
+    PULUMI_HOME: path.join(dir, "home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+  };
+  const pulumi = (args: string[], input?: string) => {
+    const r = spawnSync(CLI!, args, { cwd: dir, env, encoding: "utf8", input: input ?? "", timeout: 120_000 });
+    return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+  };
+  return { dir, pulumi };
+}
+
+const LANGUAGE_HOST_MISSING = /no language plugin 'pulumi-language-nodejs' found/;
+
+describe("the Pulumi CLI on this project", { skip: CLI ? false : "no Pulumi CLI: run bash .ci/setup" }, () => {
+  it("refuses an object-valued key of the wrong shape, naming the key, before any program runs", () => {
+    const { dir, pulumi } = workspace(["Pulumi.lab.yaml"]);
+    assert.equal(pulumi(["stack", "init", "lab", "--non-interactive"]).code, 0);
+    const good = pulumi(["preview", "--stack", "lab", "--non-interactive"]);
+    // With the whole engine this plans; without the language host it stops there, past the config check.
+    if (findEngine().kind === "none") assert.match(good.out, LANGUAGE_HOST_MISSING, good.out);
+    assert.doesNotMatch(good.out, /validating stack config/);
+
+    const file = path.join(dir, "Pulumi.lab.yaml");
+    const text = fs.readFileSync(file, "utf8");
+    const broken = text.replace(/^ {2}gitlab-ha:postgres:\n(?: {4}.*\n)+/m, "  gitlab-ha:postgres: not-an-object\n");
+    assert.notEqual(broken, text);
+    fs.writeFileSync(file, broken);
+    const bad = pulumi(["preview", "--stack", "lab", "--non-interactive"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out, /configuration key 'postgres' must be of type 'object'/, bad.out);
+  });
+
+  it("sets prod's secrets with `config set --secret`: encrypted in the stack file, accepted by the program", async () => {
+    const { dir, pulumi } = workspace(["Pulumi.prod.yaml"], "a passphrase for the test");
+    assert.equal(pulumi(["stack", "init", "prod", "--non-interactive"]).code, 0);
+    const token = "glrt-" + "t0ken".repeat(4);
+    const password = "pw-" + Math.random().toString(36).slice(2);
+    for (const [key, value] of [["runnerTokens", JSON.stringify({ "docker-1": { token } })], ["postgresGitlabPassword", password]] as const) {
+      const r = pulumi(["config", "set", "--secret", key, "--stack", "prod"], value);
+      assert.equal(r.code, 0, r.out);
+    }
+    const stackFile = fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8");
+    assert.ok(!stackFile.includes(token) && !stackFile.includes(password), "a secret is in the stack file in plaintext");
+    assert.doesNotMatch(stackFile, /secure: v1:placeholder/, "the placeholder must be replaced");
+
+    // The program sees exactly what the CLI hands it: values after decryption, secret keys marked.
+    const shown = pulumi(["config", "--show-secrets", "--json", "--stack", "prod"]);
+    assert.equal(shown.code, 0, shown.out);
+    const entries = JSON.parse(shown.out) as Record<string, { value: string; secret: boolean }>;
+    const config = Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, v.value]));
+    const secretKeys = Object.entries(entries).filter(([, v]) => v.secret).map(([k]) => k);
+    assert.deepEqual(secretKeys.sort(), ["gitlab-ha:postgresGitlabPassword", "gitlab-ha:runnerTokens"]);
+    const e = await evaluateProgram({ project: "gitlab-ha", stack: "prod", config, secretKeys, projectDir: ROOT, preview: true });
+    assert.ok(e.resources.length > 20);
+    const shownToReviewers = JSON.stringify(e.resources.map((r) => r.display));
+    assert.ok(!shownToReviewers.includes(token) && !shownToReviewers.includes(password), "a secret shows in the plan");
+
+    const preview = pulumi(["preview", "--stack", "prod", "--non-interactive"]);
+    assert.doesNotMatch(preview.out, /validating stack config|failed to decrypt/, preview.out);
+    if (findEngine().kind === "none") assert.match(preview.out, LANGUAGE_HOST_MISSING, preview.out);
+  });
+});

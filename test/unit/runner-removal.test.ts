@@ -1,0 +1,178 @@
+// Runners leaving the config, against a loopback stand-in of GitLab's runner API that records every
+// request: a glrt- runner loses only this host's runner manager (gitlab-runner commands/unregister.go),
+// a legacy runner is deleted; form fields are text, never files; and the config rules around runners
+// (registration tokens since 17.0, credentials in URLs, the runner version).
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { ConfigError, validateConfig } from "../../components/config/load";
+import { runnersSchema } from "../../components/config/schema";
+import { renderScript } from "../../components/host/script";
+import { run } from "../../components/offline/run";
+import { runnerVersionOf, tokenLines } from "../../components/runner/host";
+import { renderRunnerConfig } from "../../components/runner/render";
+import { byName, evaluateStack, shellcheck } from "../helpers";
+
+interface Seen { method: string; path: string; contentType: string; body: string }
+
+describe("runner removal (loopback stand-in of GitLab's runner API)", () => {
+  const requests: Seen[] = [];
+  let server: http.Server;
+  let url: string;
+  let dir: string;
+  const runners = runnersSchema.parse({
+    version: "17.11.0",
+    runners: [
+      { name: "created", host: "r1", executor: "shell" },
+      { name: "legacy", host: "r1", executor: "shell", description: "legacy runner", tags: ["t"] },
+    ],
+  });
+
+  const step = async (names: string[], tokens: Record<string, { token?: string; registrationToken?: string }>, description?: string) => {
+    const mine = runners.runners.filter((r) => names.includes(r.name));
+    fs.writeFileSync(path.join(dir, "config.toml.tmpl"), renderRunnerConfig(runners, mine, url));
+    const script = renderScript({
+      description: "test",
+      host: "r1",
+      vars: {
+        TOKEN_DIR: path.join(dir, "tokens"),
+        SYSTEM_ID_FILE: path.join(dir, ".runner_system_id"),
+        TEMPLATE: path.join(dir, "config.toml.tmpl"),
+        CONFIG_FILE: path.join(dir, "config.toml"),
+        RUNNER_NAMES: names,
+        RUNNER_URLS: names.map(() => url),
+        RUNNER_DESCRIPTIONS: names.map((n) => (n === "legacy" && description ? description : n)),
+        RUNNER_TAGS: names.map((n) => (n === "legacy" ? "t" : "")),
+      },
+      bodies: ["components/runner/scripts/register.sh"],
+    });
+    assert.equal(shellcheck(script), "");
+    const r = await run("bash", ["-c", script], { stdin: tokenLines(JSON.stringify(tokens), names) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes("glrt-") && !r.stderr.includes("glrt-"), "no token in the output");
+    return r.stdout;
+  };
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        requests.push({ method: req.method!, path: req.url!, contentType: String(req.headers["content-type"] ?? ""), body });
+        // GitLab issues a command-line registered runner a token without the glrt- prefix.
+        if (req.method === "POST") res.writeHead(201, { "content-type": "application/json" }).end('{"id":7,"token":"t1_legacyIssuedToken"}');
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-removal-"));
+    requests.length = 0;
+  });
+  after(() => server.close());
+
+  it("a glrt- runner: DELETE /api/v4/runners/managers with its token and this host's system id; the runner itself is not deleted", async () => {
+    fs.writeFileSync(path.join(dir, ".runner_system_id"), "s_0123456789ab\n");
+    await step(["created"], { created: { token: "glrt-created-in-gitlab_1" } });
+    assert.equal(requests.length, 0, "an authentication token is never registered");
+    const out = await step([], {});
+    assert.match(out, /runner created: runner manager s_0123456789ab unregistered at http:\/\/127\.0\.0\.1:\d+ \(the runner stays in GitLab\)/);
+    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["DELETE /api/v4/runners/managers"]);
+    assert.equal(requests[0]!.contentType, "application/json");
+    assert.deepEqual(JSON.parse(requests[0]!.body), { token: "glrt-created-in-gitlab_1", system_id: "s_0123456789ab" });
+    assert.ok(!requests.some((r) => r.method === "DELETE" && r.path === "/api/v4/runners"), "DELETE /api/v4/runners would delete the runner for every host");
+    assert.deepEqual(fs.readdirSync(path.join(dir, "tokens")), [], "token forgotten");
+    assert.equal(await step([], {}), "", "a second run changes nothing");
+    assert.equal(requests.length, 1);
+  });
+
+  it("a glrt- runner this host never ran (no .runner_system_id): forgotten, nothing sent", async () => {
+    await step(["created"], { created: { token: "glrt-created-in-gitlab_1" } });
+    const out = await step([], {});
+    assert.match(out, /runner created: forgotten \(no runner system id/);
+    assert.equal(requests.length, 0);
+  });
+
+  it("a runner registered with a registration token keeps the legacy DELETE /api/v4/runners", async () => {
+    await step(["legacy"], { legacy: { registrationToken: "GR1348941legacy" } });
+    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners"]);
+    await step([], {});
+    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners", "DELETE /api/v4/runners"]);
+    assert.match(requests[1]!.body, /name="token"\r\n\r\nt1_legacyIssuedToken\r\n/);
+  });
+
+  it("sends a description starting with @ or < as text, never the named file", async () => {
+    const secret = path.join(dir, "config-with-tokens.toml");
+    fs.writeFileSync(secret, "token = \"glrt-would-leak\"\n");
+    await step(["legacy"], { legacy: { registrationToken: "GR1348941legacy" } }, `@${secret}`);
+    assert.equal(requests.length, 1);
+    const body = requests[0]!.body;
+    assert.ok(!body.includes("would-leak"), "the file named by the description was uploaded");
+    assert.ok(body.includes(`name="description"\r\n\r\n@${secret}\r\n`), body);
+    assert.match(body, /name="tag_list"\r\n\r\nt\r\n/);
+    assert.match(body, /name="token"\r\n\r\nGR1348941legacy\r\n/);
+  });
+});
+
+describe("runner config rules", () => {
+  const base = (over: { gitlab?: Record<string, unknown>; runners?: Record<string, unknown> }) => ({
+    hosts: [{ name: "db", address: "10.0.0.1", roles: ["postgres-primary"] }, { name: "r1", address: "10.0.0.2", roles: ["runner"] }],
+    ssh: { agent: true },
+    firewall: { adminNetworks: ["10.0.0.0/8"] },
+    // A server every GitLab release used here bundles a pg_dump for (17.0 bundles only 14).
+    postgres: { version: 14 },
+    gitlab: { externalUrl: "https://gitlab.example.com", ...over.gitlab },
+    runners: { runners: [{ name: "a", host: "r1", executor: "shell" }], ...over.runners },
+  });
+  const issues = (values: Record<string, unknown>, tokens?: string) => {
+    try {
+      validateConfig({ values: { ...values, ...(tokens ? { runnerTokens: tokens } : {}) }, secretKeys: new Set(tokens ? ["runnerTokens"] : []) });
+      return [];
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.issues.map((i) => `${i.path}: ${i.message}`);
+    }
+  };
+  const legacy = JSON.stringify({ a: { registrationToken: "GR1348941x" } });
+
+  it("refuses a registration token for GitLab 17.0 and later unless the instance re-enabled them", () => {
+    const refused = issues(base({ gitlab: { version: "17.0.1" }, runners: { version: "17.0.0" } }), legacy);
+    assert.ok(refused.some((i) => i.startsWith("runnerTokens.a.registrationToken: GitLab 17.0.1 has runner registration tokens disabled") && i.includes("runners.allowRunnerRegistrationToken")), refused.join("\n"));
+    assert.deepEqual(issues(base({ gitlab: { version: "17.0.1" }, runners: { version: "17.0.0", allowRunnerRegistrationToken: true } }), legacy), []);
+    assert.deepEqual(issues(base({ gitlab: { version: "16.11.10" }, runners: { version: "16.11.0" } }), legacy), []);
+    // A runner of another GitLab (its own url) is not judged by this stack's version.
+    assert.deepEqual(issues(base({ gitlab: { version: "17.11.7" }, runners: { runners: [{ name: "a", host: "r1", executor: "shell", url: "https://other.example.com" }] } }), legacy), []);
+  });
+
+  it("refuses a runner description that curl -F would read as a file, with its key path", () => {
+    for (const d of ["@/etc/gitlab-runner/config.toml", "<secret", "two\nlines"]) {
+      const got = issues(base({ gitlab: { version: "17.11.7" }, runners: { runners: [{ name: "a", host: "r1", executor: "shell", description: d }] } }), JSON.stringify({ a: { token: "glrt-x" } }));
+      assert.ok(got.some((i) => i.startsWith("runners.runners[0].description: expected one line of text not starting with '@' or '<'")), `${d}: ${got.join("\n")}`);
+    }
+  });
+
+  it("refuses a URL with credentials in every URL key, with its key path", () => {
+    const got = issues(base({
+      gitlab: { version: "17.11.7", externalUrl: "https://root:hunter2@gitlab.example.com" },
+      runners: { runners: [{ name: "a", host: "r1", executor: "shell", url: "https://ci@gitlab.example.com/" }] },
+    }), JSON.stringify({ a: { token: "glrt-x" } }));
+    assert.ok(got.some((i) => i.startsWith("gitlab.externalUrl: expected a URL without credentials")), got.join("\n"));
+    assert.ok(got.some((i) => i.startsWith("runners.runners[0].url: expected a URL without credentials")), got.join("\n"));
+  });
+
+  it("defaults the runner version to GitLab's major.minor", async () => {
+    const r = runnersSchema.parse({});
+    assert.equal(runnerVersionOf(r, "18.5.2"), "18.5.0");
+    assert.equal(runnerVersionOf(runnersSchema.parse({ version: "18.4.1" }), "18.5.2"), "18.4.1");
+    const e = await evaluateStack("prod");
+    assert.equal(byName(e, "runner-runner1-container").values.image, "gitlab/gitlab-runner:v18.5.0");
+    const got = issues(base({}), JSON.stringify({ a: { token: "glrt-x" } }));
+    assert.ok(got.some((i) => i.startsWith("runners.version: expected the gitlab-runner version")), got.join("\n"));
+  });
+});
