@@ -77,7 +77,65 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [3] drbd-gitlab-install
+# [3] postgres-switchover-gitlab-stop-gitlab
+#     after: lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write, postgres-switchover
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: stop GitLab on gitlab if a database switchover is due (the plan comes on stdin)
+# host: gitlab
+ACTION=stop
+MODE=unit
+GITLAB_UNIT=gitlab-container.service
+CONTAINER=gitlab-ha-lab-gitlab-gitlab
+HOST_NAME=gitlab
+STATE_DIR=/run
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# GitLab's writes during a switchover. ACTION=stop (only when a switchover is due, $PENDING
+# names it): stops GitLab on this node, through the failover engine's unit on DRBD nodes (so the
+# engine does not see a failure to act on) or the container elsewhere, and leaves a marker.
+# ACTION=start: starts what the marker says was stopped, once the database is the new primary.
+# stdin: the switchover plan ("old -> new"), empty when none is due.
+IFS= read -r PENDING || true
+marker="$STATE_DIR/gitlab-ha-switchover-stopped-gitlab"
+case "$ACTION" in
+  stop)
+    [ -n "$PENDING" ] || exit 0
+    if [ "$MODE" = unit ]; then
+      systemctl is-active --quiet "$GITLAB_UNIT" || exit 0
+      touch "$marker"
+      systemctl stop "$GITLAB_UNIT"
+    else
+      [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" = true ] || exit 0
+      touch "$marker"
+      docker stop --time 60 "$CONTAINER" >/dev/null
+    fi
+    changed "stopped GitLab on $HOST_NAME for the database switchover ($PENDING)"
+    ;;
+  start)
+    [ -f "$marker" ] || exit 0
+    # A re-pointed container may have been replaced, and so started, already.
+    if [ "$MODE" = unit ] && ! systemctl is-active --quiet "$GITLAB_UNIT"; then
+      systemctl start "$GITLAB_UNIT"
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    elif [ "$MODE" != unit ] && [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" != true ]; then
+      docker start "$CONTAINER" >/dev/null
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    fi
+    rm -f "$marker"
+    ;;
+  *) die "unknown ACTION '$ACTION'" ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [4] drbd-gitlab-install
 #     after: lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -141,7 +199,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [4] drbd-gitlab-global-write
+# [5] drbd-gitlab-global-write
 #     after: drbd-gitlab-install, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/drbd.d/global_common.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -187,7 +245,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [5] drbd-gitlab-res-write
+# [6] drbd-gitlab-res-write
 #     after: drbd-gitlab-install, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/drbd.d/gitlab.res (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -233,7 +291,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [6] drbd-gitlab-check
+# [7] drbd-gitlab-check
 #     after: drbd-gitlab-global-write, drbd-gitlab-res-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
@@ -268,7 +326,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [7] drbd-gitlab-init
+# [8] drbd-gitlab-init
 #     after: drbd-gitlab-check, drbd-gitlab2-init, drbd-witness-up, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -423,7 +481,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [8] drbd-gitlab-links
+# [9] drbd-gitlab-links
 #     after: drbd-gitlab-init, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -465,7 +523,7 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [9] failover-gitlab-gitlab-guard-write
+# [10] failover-gitlab-gitlab-guard-write
 #     after: drbd-gitlab-links, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -511,7 +569,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] failover-gitlab-unit-write
+# [11] failover-gitlab-unit-write
 #     after: drbd-gitlab-links, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/git_sentinel.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -557,7 +615,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [11] failover-gitlab-gitlab-after-write
+# [12] failover-gitlab-gitlab-after-write
 #     after: drbd-gitlab-links, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -603,7 +661,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [12] failover-gitlab-enable
+# [13] failover-gitlab-enable
 #     after: failover-gitlab-gitlab-after-write, failover-gitlab-gitlab-guard-write, failover-gitlab-unit-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
@@ -678,7 +736,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [13] gitlab-gitlab-unit-write
+# [14] gitlab-gitlab-unit-write
 #     after: drbd-gitlab-links, lab-gitlab, lab-gitlab-stand-in, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write, postgres-pgsql-objects
 #     stdin: files/etc/systemd/system/gitlab-container.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -724,7 +782,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [14] gitlab-gitlab-start
+# [15] gitlab-gitlab-start
 #     after: gitlab-gitlab-container, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["gitlab-gitlab-container-id"]
@@ -762,7 +820,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [15] backup-gitlab-backup-script-write
+# [16] backup-gitlab-backup-script-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -808,7 +866,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [16] backup-gitlab-config-backup-script-write
+# [17] backup-gitlab-config-backup-script-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -854,7 +912,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [17] backup-gitlab-backup-service-write
+# [18] backup-gitlab-backup-service-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -900,7 +958,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [18] backup-gitlab-backup-timer-write
+# [19] backup-gitlab-backup-timer-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -946,7 +1004,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [19] backup-gitlab-config-service-write
+# [20] backup-gitlab-config-service-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -992,7 +1050,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [20] backup-gitlab-config-timer-write
+# [21] backup-gitlab-config-timer-write
 #     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1038,7 +1096,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [21] backup-gitlab-timers
+# [22] backup-gitlab-timers
 #     after: backup-gitlab-backup-script-write, backup-gitlab-backup-service-write, backup-gitlab-backup-timer-write, backup-gitlab-config-backup-script-write, backup-gitlab-config-service-write, backup-gitlab-config-timer-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["a76c0071079a2a29dd0e59e6d2006d9fb55570e7619775f5fdfa5103f2b57d37","65b511a3d72ef684460df6cf5876bb92c295a2e61755910c8a6434e2ceed1620","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845"]
@@ -1114,7 +1172,65 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [22] firewall-gitlab-install
+# [23] postgres-switchover-gitlab-start-gitlab
+#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write, postgres-switchover
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: start GitLab on gitlab if a database switchover is due (the plan comes on stdin)
+# host: gitlab
+ACTION=start
+MODE=unit
+GITLAB_UNIT=gitlab-container.service
+CONTAINER=gitlab-ha-lab-gitlab-gitlab
+HOST_NAME=gitlab
+STATE_DIR=/run
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# GitLab's writes during a switchover. ACTION=stop (only when a switchover is due, $PENDING
+# names it): stops GitLab on this node, through the failover engine's unit on DRBD nodes (so the
+# engine does not see a failure to act on) or the container elsewhere, and leaves a marker.
+# ACTION=start: starts what the marker says was stopped, once the database is the new primary.
+# stdin: the switchover plan ("old -> new"), empty when none is due.
+IFS= read -r PENDING || true
+marker="$STATE_DIR/gitlab-ha-switchover-stopped-gitlab"
+case "$ACTION" in
+  stop)
+    [ -n "$PENDING" ] || exit 0
+    if [ "$MODE" = unit ]; then
+      systemctl is-active --quiet "$GITLAB_UNIT" || exit 0
+      touch "$marker"
+      systemctl stop "$GITLAB_UNIT"
+    else
+      [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" = true ] || exit 0
+      touch "$marker"
+      docker stop --time 60 "$CONTAINER" >/dev/null
+    fi
+    changed "stopped GitLab on $HOST_NAME for the database switchover ($PENDING)"
+    ;;
+  start)
+    [ -f "$marker" ] || exit 0
+    # A re-pointed container may have been replaced, and so started, already.
+    if [ "$MODE" = unit ] && ! systemctl is-active --quiet "$GITLAB_UNIT"; then
+      systemctl start "$GITLAB_UNIT"
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    elif [ "$MODE" != unit ] && [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" != true ]; then
+      docker start "$CONTAINER" >/dev/null
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    fi
+    rm -f "$marker"
+    ;;
+  *) die "unknown ACTION '$ACTION'" ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [24] firewall-gitlab-install
 #     after: lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1202,7 +1318,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [23] firewall-gitlab-rules-write
+# [25] firewall-gitlab-rules-write
 #     after: firewall-gitlab-install, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1248,7 +1364,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [24] firewall-gitlab-rules6-write
+# [26] firewall-gitlab-rules6-write
 #     after: firewall-gitlab-install, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1294,7 +1410,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [25] firewall-gitlab-apply
+# [27] firewall-gitlab-apply
 #     after: firewall-gitlab-rules-write, firewall-gitlab-rules6-write, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["9314cce35ff48ec104fbf2b3e5f10fb6d22882e0e06b57466d2d8ec3d478d97d","fa8c1fe0d2324aac878d360371b6ef438f8887620fb61a2eaaea1a32da0bf1c3"]

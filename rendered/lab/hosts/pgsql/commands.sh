@@ -1,6 +1,173 @@
 # Commands of hosts/pgsql, in order (gitlab-ha offline render).
 
-# [1] postgres-pgsql-install
+# [1] postgres-switchover
+#     after: lab-pgsql
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover check: make pgsql the primary (standbys: pgsq2) if it is still a standby
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+SERVICE=postgresql@15-main
+HOST_NAME=pgsql
+DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
+REBUILD_TOKEN=''
+MAX_LAG_BYTES=16777216
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on the host the config names postgres-primary, before anything else of the switchover.
+# Nothing to do (prints nothing) when it holds no cluster yet or already is a primary. When it is
+# still a standby, a planned switchover is due: it must stream from the current primary and have
+# replayed all but postgres.switchover.maxLagBytes of its WAL, or nothing is touched.
+# Prints "gitlab-ha: switchover: <old> -> <new>", which the next steps read.
+sw_has_cluster || exit 0
+if ! sw_running; then
+  [ -f "$DATA_DIR/standby.signal" ] || exit 0 # a stopped primary: the service step starts it
+  die "$HOST_NAME is configured as postgres-primary but is a stopped standby: start $SERVICE so it catches up first, or promote it with npm run db:failover if the primary is lost"
+fi
+sw_in_recovery || exit 0
+# pg_stat_wal_receiver.latest_end_lsn is the primary's end of WAL as its last message said
+# (walreceiver.c ProcessWalSndrMessage: walEnd), so the difference is the lag behind the primary.
+row=$(sw_psql "SELECT status, sender_host, sender_port, coalesce(pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn()), 9223372036854775807)::bigint FROM pg_stat_wal_receiver")
+IFS='|' read -r status sender_host sender_port lag <<<"$row"
+if [ "$status" != streaming ]; then
+  # Not streaming: either a switchover stopped half-way (the old primary is down after a clean
+  # stop: the next step finds its shutdown checkpoint and promotion waits for it), or the primary
+  # is lost, which the next step refuses. Name the old primary from primary_conninfo.
+  conninfo=$(sw_psql "SHOW primary_conninfo")
+  sender_host=$(sed -n "s/.*host='\{0,1\}\([^' ]*\).*/\1/p" <<<"$conninfo")
+  sender_port=$(sed -n "s/.*port='\{0,1\}\([0-9]*\).*/\1/p" <<<"$conninfo")
+  [ -n "$sender_host" ] || die "$HOST_NAME is a standby without primary_conninfo: nothing to switch over from; use npm run db:failover to promote it"
+  old=$(sw_peer_name "$sender_host:${sender_port:-$PG_PORT}")
+  echo "gitlab-ha: switchover: $old -> $HOST_NAME (resuming: $HOST_NAME does not stream from $old now)"
+  exit 0
+fi
+old=$(sw_peer_name "$sender_host:$sender_port")
+if [ "$lag" -gt "$MAX_LAG_BYTES" ]; then
+  die "$HOST_NAME lags $lag bytes of WAL behind $old, more than postgres.switchover.maxLagBytes ($MAX_LAG_BYTES): nothing was touched; converge again when it has caught up"
+fi
+echo "gitlab-ha: switchover: $old -> $HOST_NAME"
+GITLAB_HA_SCRIPT
+)"
+
+# [2] postgres-switchover-promote
+#     after: lab-pgsql, postgres-switchover, postgres-switchover-stop-pgsq2
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover: promote pgsql once it has replayed the old primary's last WAL (name and checkpoint on stdin)
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+SERVICE=postgresql@15-main
+HOST_NAME=pgsql
+DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
+REBUILD_TOKEN=''
+WAIT_SECONDS=60
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on the host the config names postgres-primary. When it is still a standby, waits until it
+# has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
+# promotes it. Without that checkpoint it refuses: promoting then could lose committed writes.
+# stdin: the old primary's name, then its shutdown checkpoint (either line may be empty).
+IFS= read -r FROM || true
+IFS= read -r CHECKPOINT || true
+sw_has_cluster || exit 0
+sw_running || exit 0
+sw_in_recovery || exit 0
+[[ "$CHECKPOINT" =~ ^[0-9A-F]{1,8}/[0-9A-F]{1,8}$ ]] ||
+  die "$HOST_NAME is still a standby and ${FROM:-the old primary} was not stopped cleanly by this converge (no shutdown checkpoint): refusing to promote; for an unplanned failover use npm run db:failover"
+# pg_last_wal_replay_lsn() is the end of the last replayed record, so it passes the checkpoint's
+# start once the shutdown checkpoint itself has been replayed.
+replayed=""
+for _ in $(seq 1 $((WAIT_SECONDS * 5))); do
+  replayed=$(sw_psql "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$CHECKPOINT') > 0")
+  [ "$replayed" = t ] && break
+  sleep 0.2
+done
+[ "$replayed" = t ] ||
+  die "$HOST_NAME did not replay $FROM's shutdown checkpoint $CHECKPOINT within $WAIT_SECONDS s (replayed up to $(sw_psql 'SELECT pg_last_wal_replay_lsn()')): not promoted; $FROM is stopped, start it again to undo"
+# pg_promote(wait, wait_seconds) returns true once promotion has completed
+# (PostgreSQL docs, functions-admin: "pg_promote").
+[ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
+# A rewind of the old primary reads this server's timeline from its control file, which a promotion
+# updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
+sw_psql "CHECKPOINT" >/dev/null
+changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"
+GITLAB_HA_SCRIPT
+)"
+
+# [3] postgres-pgsql-install
 #     after: lab-pgsql
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -83,8 +250,8 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [2] postgres-pgsql-cluster
-#     after: lab-pgsql, postgres-pgsql-install
+# [4] postgres-pgsql-cluster
+#     after: lab-pgsql, postgres-pgsql-install, postgres-switchover-promote
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -138,7 +305,7 @@ changed "initialised a PostgreSQL $PG_VERSION cluster in $DATA_DIR"
 GITLAB_HA_SCRIPT
 )"
 
-# [3] postgres-pgsql-conf-write
+# [5] postgres-pgsql-conf-write
 #     after: lab-pgsql, postgres-pgsql-cluster
 #     stdin: files/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -184,7 +351,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [4] postgres-pgsql-hba-write
+# [6] postgres-pgsql-hba-write
 #     after: lab-pgsql, postgres-pgsql-cluster
 #     stdin: files/etc/postgresql/15/main/pg_hba.conf (mode 0640, postgres:postgres)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -230,10 +397,10 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [5] postgres-pgsql-service
+# [7] postgres-pgsql-service
 #     after: lab-pgsql, postgres-pgsql-conf-write, postgres-pgsql-hba-write
 #     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","2e9427ac49ec1d52f875fbb8f0a2de4c844f6fa21b06d01937bbc9961008a31d"]
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","aec0844a24a982b45139bbaec493abd24166827df71386afbb47097234e6ff46"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: run postgresql@15-main on pgsql with its current configuration
@@ -308,7 +475,7 @@ bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') F
 GITLAB_HA_SCRIPT
 )"
 
-# [6] postgres-pgsql-objects
+# [8] postgres-pgsql-objects
 #     after: lab-pgsql, postgres-gitlab-password, postgres-pgsql-service, postgres-replication-password
 #     stdin: [secret]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -402,7 +569,67 @@ done <<<"$existing"
 GITLAB_HA_SCRIPT
 )"
 
-# [7] firewall-pgsql-install
+# [9] postgres-rewind-role
+#     after: lab-pgsql, postgres-pgsql-objects
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: let backup be the source of a rewind on pgsql
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+SERVICE=postgresql@15-main
+REPLICATION_USER=backup
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# On the primary: lets the replication role be the source of a rewind, which reads the files
+# through these four functions over a normal connection to database postgres (docs:
+# app-pgrewind, Notes: a non-superuser role with EXECUTE on them is enough).
+for f in 'pg_ls_dir(text, boolean, boolean)' 'pg_stat_file(text, boolean)' 'pg_read_binary_file(text)' 'pg_read_binary_file(text, bigint, bigint, boolean)'; do
+  if [ "$(sw_psql "SELECT has_function_privilege('$REPLICATION_USER', 'pg_catalog.$f', 'EXECUTE')")" != t ]; then
+    sw_psql "GRANT EXECUTE ON FUNCTION pg_catalog.$f TO $REPLICATION_USER" >/dev/null
+    changed "granted EXECUTE on $f to $REPLICATION_USER (rewind source)"
+  fi
+done
+GITLAB_HA_SCRIPT
+)"
+
+# [10] firewall-pgsql-install
 #     after: lab-pgsql
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -490,7 +717,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [8] firewall-pgsql-rules-write
+# [11] firewall-pgsql-rules-write
 #     after: firewall-pgsql-install, lab-pgsql
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -536,7 +763,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [9] firewall-pgsql-rules6-write
+# [12] firewall-pgsql-rules6-write
 #     after: firewall-pgsql-install, lab-pgsql
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -582,7 +809,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] firewall-pgsql-apply
+# [13] firewall-pgsql-apply
 #     after: firewall-pgsql-rules-write, firewall-pgsql-rules6-write, lab-pgsql
 #     stdin: none
 #     re-run when changed: ["cb83d21a3e8bfc4398c8316595e690349375cd3e07b196884edcadf319c8d26e","efb655ea847a600caf540ae297024bbcd9ac314d91a6097e693098b1e3a9932b"]

@@ -1,6 +1,64 @@
 # Commands of hosts/10-228-130-58, in order (gitlab-ha offline render).
 
-# [1] drbd-10-228-130-58-install
+# [1] postgres-switchover-gitlab-stop-10-228-130-58
+#     after: postgres-switchover
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: stop GitLab on 10-228-130-58 if a database switchover is due (the plan comes on stdin)
+# host: 10-228-130-58
+ACTION=stop
+MODE=unit
+GITLAB_UNIT=gitlab-container.service
+CONTAINER=gitlab
+HOST_NAME=10-228-130-58
+STATE_DIR=/run
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# GitLab's writes during a switchover. ACTION=stop (only when a switchover is due, $PENDING
+# names it): stops GitLab on this node, through the failover engine's unit on DRBD nodes (so the
+# engine does not see a failure to act on) or the container elsewhere, and leaves a marker.
+# ACTION=start: starts what the marker says was stopped, once the database is the new primary.
+# stdin: the switchover plan ("old -> new"), empty when none is due.
+IFS= read -r PENDING || true
+marker="$STATE_DIR/gitlab-ha-switchover-stopped-gitlab"
+case "$ACTION" in
+  stop)
+    [ -n "$PENDING" ] || exit 0
+    if [ "$MODE" = unit ]; then
+      systemctl is-active --quiet "$GITLAB_UNIT" || exit 0
+      touch "$marker"
+      systemctl stop "$GITLAB_UNIT"
+    else
+      [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" = true ] || exit 0
+      touch "$marker"
+      docker stop --time 60 "$CONTAINER" >/dev/null
+    fi
+    changed "stopped GitLab on $HOST_NAME for the database switchover ($PENDING)"
+    ;;
+  start)
+    [ -f "$marker" ] || exit 0
+    # A re-pointed container may have been replaced, and so started, already.
+    if [ "$MODE" = unit ] && ! systemctl is-active --quiet "$GITLAB_UNIT"; then
+      systemctl start "$GITLAB_UNIT"
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    elif [ "$MODE" != unit ] && [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" != true ]; then
+      docker start "$CONTAINER" >/dev/null
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    fi
+    rm -f "$marker"
+    ;;
+  *) die "unknown ACTION '$ACTION'" ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [2] drbd-10-228-130-58-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -64,7 +122,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [2] drbd-10-228-130-58-global-write
+# [3] drbd-10-228-130-58-global-write
 #     after: drbd-10-228-130-58-install
 #     stdin: files/etc/drbd.d/global_common.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -110,7 +168,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [3] drbd-10-228-130-58-res-write
+# [4] drbd-10-228-130-58-res-write
 #     after: drbd-10-228-130-58-install
 #     stdin: files/etc/drbd.d/gitlab.res (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -156,7 +214,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [4] drbd-10-228-130-58-check
+# [5] drbd-10-228-130-58-check
 #     after: drbd-10-228-130-58-global-write, drbd-10-228-130-58-res-write
 #     stdin: none
 #     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","eca58908e2d9f653d45658dc6563c6b381cc5b1b1b70a95a664f34b6dfdb2dd0"]
@@ -191,7 +249,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [5] drbd-10-228-130-58-init
+# [6] drbd-10-228-130-58-init
 #     after: drbd-10-228-130-58-check, drbd-10-228-130-59-init, drbd-drbd-witness-up
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -346,7 +404,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [6] drbd-10-228-130-58-links
+# [7] drbd-10-228-130-58-links
 #     after: drbd-10-228-130-58-init
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -388,7 +446,7 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [7] failover-10-228-130-58-gitlab-guard-write
+# [8] failover-10-228-130-58-gitlab-guard-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -434,7 +492,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [8] failover-10-228-130-58-unit-write
+# [9] failover-10-228-130-58-unit-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/git_sentinel.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -480,7 +538,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [9] failover-10-228-130-58-gitlab-after-write
+# [10] failover-10-228-130-58-gitlab-after-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -526,7 +584,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] failover-10-228-130-58-enable
+# [11] failover-10-228-130-58-enable
 #     after: failover-10-228-130-58-gitlab-after-write, failover-10-228-130-58-gitlab-guard-write, failover-10-228-130-58-unit-write
 #     stdin: none
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
@@ -601,7 +659,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [11] gitlab-10-228-130-58-unit-write
+# [12] gitlab-10-228-130-58-unit-write
 #     after: drbd-10-228-130-58-links, postgres-pgsql-objects
 #     stdin: files/etc/systemd/system/gitlab-container.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -647,7 +705,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [12] gitlab-10-228-130-58-volume
+# [13] gitlab-10-228-130-58-volume
 #     after: drbd-10-228-130-58-links, postgres-pgsql-objects
 #     stdin: none
 #     re-run when changed: ["4f84145d3f6a67bc20f0d8197b580d7dddb491819c2b9c1acd1e87e1b36b1e55"]
@@ -706,7 +764,7 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [13] gitlab-10-228-130-58-start
+# [14] gitlab-10-228-130-58-start
 #     after: gitlab-10-228-130-58-container
 #     stdin: none
 #     re-run when changed: ["gitlab-10-228-130-58-container-id"]
@@ -744,7 +802,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [14] backup-10-228-130-58-backup-script-write
+# [15] backup-10-228-130-58-backup-script-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -790,7 +848,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [15] backup-10-228-130-58-config-backup-script-write
+# [16] backup-10-228-130-58-config-backup-script-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -836,7 +894,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [16] backup-10-228-130-58-backup-service-write
+# [17] backup-10-228-130-58-backup-service-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -882,7 +940,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [17] backup-10-228-130-58-backup-timer-write
+# [18] backup-10-228-130-58-backup-timer-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -928,7 +986,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [18] backup-10-228-130-58-config-service-write
+# [19] backup-10-228-130-58-config-service-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -974,7 +1032,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [19] backup-10-228-130-58-config-timer-write
+# [20] backup-10-228-130-58-config-timer-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1020,7 +1078,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [20] backup-10-228-130-58-offsite-known-hosts-write
+# [21] backup-10-228-130-58-offsite-known-hosts-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/gitlab-ha/offsite_known_hosts (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1066,7 +1124,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [21] backup-10-228-130-58-offsite-script-write
+# [22] backup-10-228-130-58-offsite-script-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-offsite-copy (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1112,7 +1170,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [22] backup-10-228-130-58-rsync-service-write
+# [23] backup-10-228-130-58-rsync-service-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-rsync.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1158,7 +1216,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [23] backup-10-228-130-58-rsync-timer-write
+# [24] backup-10-228-130-58-rsync-timer-write
 #     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-rsync.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1204,7 +1262,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [24] backup-10-228-130-58-timers
+# [25] backup-10-228-130-58-timers
 #     after: backup-10-228-130-58-backup-script-write, backup-10-228-130-58-backup-service-write, backup-10-228-130-58-backup-timer-write, backup-10-228-130-58-config-backup-script-write, backup-10-228-130-58-config-service-write, backup-10-228-130-58-config-timer-write, backup-10-228-130-58-offsite-known-hosts-write, backup-10-228-130-58-offsite-script-write, backup-10-228-130-58-rsync-service-write, backup-10-228-130-58-rsync-timer-write
 #     stdin: none
 #     re-run when changed: ["4b064898d0d788e0d50c911110bc3d43eba0d9444dcdc64d96306260efbfa2bb","a91c4bce8e8125c78d42e62090240f583b230dca2490ee9fcedb8d7790ac4037","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845","a017ee2632b584e8035960c211043224ad54c5f1c8200af8937e451938bcb003","d908f9ea9d9a126b229a18cb27d1c2132ba1af4ffc6fffbe5e36201582898594","367d355cbea1ac764273b43bdf35506ec87c4315159a6ca9323084fa7db28167","3a8370cd062d02418771969bb3b5ca3a20df6647b7d271771f008a9361787bc2"]
@@ -1280,7 +1338,65 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [25] firewall-10-228-130-58-install
+# [26] postgres-switchover-gitlab-start-10-228-130-58
+#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume, postgres-switchover
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: start GitLab on 10-228-130-58 if a database switchover is due (the plan comes on stdin)
+# host: 10-228-130-58
+ACTION=start
+MODE=unit
+GITLAB_UNIT=gitlab-container.service
+CONTAINER=gitlab
+HOST_NAME=10-228-130-58
+STATE_DIR=/run
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# GitLab's writes during a switchover. ACTION=stop (only when a switchover is due, $PENDING
+# names it): stops GitLab on this node, through the failover engine's unit on DRBD nodes (so the
+# engine does not see a failure to act on) or the container elsewhere, and leaves a marker.
+# ACTION=start: starts what the marker says was stopped, once the database is the new primary.
+# stdin: the switchover plan ("old -> new"), empty when none is due.
+IFS= read -r PENDING || true
+marker="$STATE_DIR/gitlab-ha-switchover-stopped-gitlab"
+case "$ACTION" in
+  stop)
+    [ -n "$PENDING" ] || exit 0
+    if [ "$MODE" = unit ]; then
+      systemctl is-active --quiet "$GITLAB_UNIT" || exit 0
+      touch "$marker"
+      systemctl stop "$GITLAB_UNIT"
+    else
+      [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" = true ] || exit 0
+      touch "$marker"
+      docker stop --time 60 "$CONTAINER" >/dev/null
+    fi
+    changed "stopped GitLab on $HOST_NAME for the database switchover ($PENDING)"
+    ;;
+  start)
+    [ -f "$marker" ] || exit 0
+    # A re-pointed container may have been replaced, and so started, already.
+    if [ "$MODE" = unit ] && ! systemctl is-active --quiet "$GITLAB_UNIT"; then
+      systemctl start "$GITLAB_UNIT"
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    elif [ "$MODE" != unit ] && [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null || true)" != true ]; then
+      docker start "$CONTAINER" >/dev/null
+      changed "started GitLab on $HOST_NAME again after the database switchover"
+    fi
+    rm -f "$marker"
+    ;;
+  *) die "unknown ACTION '$ACTION'" ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [27] firewall-10-228-130-58-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1368,7 +1484,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [26] firewall-10-228-130-58-rules-write
+# [28] firewall-10-228-130-58-rules-write
 #     after: firewall-10-228-130-58-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1414,7 +1530,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [27] firewall-10-228-130-58-rules6-write
+# [29] firewall-10-228-130-58-rules6-write
 #     after: firewall-10-228-130-58-install
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1460,7 +1576,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [28] firewall-10-228-130-58-apply
+# [30] firewall-10-228-130-58-apply
 #     after: firewall-10-228-130-58-rules-write, firewall-10-228-130-58-rules6-write
 #     stdin: none
 #     re-run when changed: ["2e130813e5b394ebf42f43fbfdf455fa3f32dd3ee93db1ae40416b6f56eee7a4","498429ff87499513173b3ecb13fd072803fbf3f691b320065246bad6b738a451"]

@@ -1,6 +1,203 @@
 # Commands of hosts/pgsq2, in order (gitlab-ha offline render).
 
-# [1] postgres-pgsq2-install
+# [1] postgres-switchover-stop-pgsq2
+#     after: postgres-switchover, postgres-switchover-gitlab-stop-10-228-130-58, postgres-switchover-gitlab-stop-10-228-130-59
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover: stop the old primary pgsq2 cleanly if it is the one being replaced (its name comes on stdin)
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+HOST_NAME=pgsq2
+NEW_PRIMARY=pgsql
+DB_PEERS=(pgsql=10.228.129.11:5432 pgsq2=10.228.130.61:5432)
+REBUILD_TOKEN=''
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
+# primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
+# checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
+# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
+IFS= read -r FROM || true
+[[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
+sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi
+if sw_running; then
+  if sw_in_recovery; then
+    [ "$FROM" != "$HOST_NAME" ] || die "$NEW_PRIMARY streams from $HOST_NAME, which is itself a standby (a standby of a standby): switch over from the primary, with $NEW_PRIMARY streaming from it"
+    exit 0 # a standby, as configured
+  fi
+  if [ "$FROM" != "$HOST_NAME" ]; then
+    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
+  fi
+  # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
+  # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
+  # WAL up to it and wait until the standby has it before they exit (postgres
+  # src/backend/replication/walsender.c, header comment).
+  systemctl stop "$SERVICE"
+  changed "stopped the old primary $HOST_NAME cleanly (fast shutdown) for $NEW_PRIMARY to take over"
+fi
+[ "$FROM" = "$HOST_NAME" ] || exit 0
+[ -f "$DATA_DIR/standby.signal" ] && exit 0
+state=$(sw_control "Database cluster state")
+[ "$state" = "shut down" ] ||
+  die "$HOST_NAME is stopped but was not shut down cleanly (pg_control says '$state'): its last writes may be missing on $NEW_PRIMARY. Start it so the switchover can stop it cleanly, or promote $NEW_PRIMARY with npm run db:failover"
+echo "gitlab-ha: checkpoint: $(sw_control "Latest checkpoint location")"
+GITLAB_HA_SCRIPT
+)"
+
+# [2] postgres-rejoin-pgsq2
+#     after: postgres-pgsql-objects, postgres-replication-password, postgres-rewind-role
+#     stdin: [secret]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: rejoin pgsq2 as a standby of pgsql if it was a primary (pg_rewind when needed)
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+CONF_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+HOST_NAME=pgsq2
+NEW_PRIMARY=pgsql
+PRIMARY_HOST=10.228.129.11
+PRIMARY_PORT=5432
+REPLICATION_USER=backup
+SLOT=gitlab_ha_pgsq2
+SLOT_PREFIX=gitlab_ha_
+REBUILD_TOKEN=''
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+sw_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on each host the config names postgres-standby, once the primary is ready (its slot for
+# this host exists). A former primary, stopped, is turned into a standby of $PRIMARY_HOST:
+# pg_rewind first (it answers "no rewind required" when the old timeline is a prefix of the new
+# one, as after a clean switchover), then standby.signal, primary_conninfo and primary_slot_name.
+# Program slots left from its time as a primary are dropped so they cannot pin WAL here.
+# stdin: the replication role's password (pg_rewind reads the source through a normal connection).
+IFS= read -r password || die "stdin: missing the replication role's password"
+sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi # the base backup step rebuilds it
+drop_stale_slots() {
+  local slot
+  for slot in $(sw_psql "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND slot_name LIKE '${SLOT_PREFIX}%'"); do
+    sw_psql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+    changed "dropped replication slot $slot on $HOST_NAME (left from its time as primary)"
+  done
+}
+if sw_running; then
+  sw_in_recovery ||
+    die "$HOST_NAME runs as a primary while the config makes $NEW_PRIMARY the primary (two primaries): fence it (systemctl stop $SERVICE) and converge again to rejoin it with pg_rewind, or set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it"
+  drop_stale_slots
+  exit 0
+fi
+[ -f "$DATA_DIR/standby.signal" ] && exit 0 # a stopped standby: the service step starts it
+
+# pg_rewind refuses a target without data checksums or wal_log_hints (docs: app-pgrewind).
+checksums=$(sw_control "Data page checksum version")
+hints=$(sw_control "wal_log_hints setting")
+if [ "$checksums" = 0 ] && [ "$hints" != on ]; then
+  die "$HOST_NAME cannot be rewound: it has neither data checksums nor wal_log_hints = on; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY with a base backup"
+fi
+passfile=$(mktemp)
+trap 'rm -f "$passfile"' EXIT
+chown postgres "$passfile"
+chmod 0600 "$passfile"
+esc() { local v=${1//\\/\\\\}; printf '%s' "${v//:/\\:}"; } # .pgpass escaping of '\' and ':'
+printf '%s:%s:postgres:%s:%s\n' "$(esc "$PRIMARY_HOST")" "$PRIMARY_PORT" "$(esc "$REPLICATION_USER")" "$(esc "$password")" >"$passfile"
+conf_opt=()
+if [ ! -f "$DATA_DIR/postgresql.conf" ]; then conf_opt=(--config-file="$CONF_DIR/postgresql.conf"); fi
+# pg_rewind needs a normal connection to the running source with EXECUTE on pg_ls_dir,
+# pg_stat_file and pg_read_binary_file (docs: app-pgrewind, Notes), granted by the rewind-role step.
+if ! out=$(runuser -u postgres -- "$BINDIR/pg_rewind" --target-pgdata="$DATA_DIR" "${conf_opt[@]}" \
+  --source-server="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" 2>&1); then
+  die "pg_rewind of $HOST_NAME from $NEW_PRIMARY failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')- set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it with a base backup"
+fi
+if grep -q "no rewind required" <<<"$out"; then how="no rewind needed"; else how="rewound with pg_rewind"; fi
+
+auto="$DATA_DIR/postgresql.auto.conf"
+sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$auto"
+# The password comes from ~postgres/.pgpass, as for a standby built by pg_basebackup -R.
+printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
+runuser -u postgres -- touch "$DATA_DIR/standby.signal"
+systemctl start "$SERVICE"
+sw_wait_ready
+changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
+drop_stale_slots
+GITLAB_HA_SCRIPT
+)"
+
+# [3] postgres-pgsq2-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -83,7 +280,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [2] postgres-pgsq2-pgpass-write
+# [4] postgres-pgsq2-pgpass-write
 #     after: postgres-pgsq2-install, postgres-replication-password
 #     stdin: files/var/lib/pgsql/.pgpass (mode 0600, postgres:postgres)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -148,8 +345,8 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [3] postgres-pgsq2-basebackup
-#     after: postgres-pgsq2-pgpass-write, postgres-pgsql-objects
+# [5] postgres-pgsq2-basebackup
+#     after: postgres-pgsq2-pgpass-write, postgres-pgsql-objects, postgres-rejoin-pgsq2
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -257,7 +454,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [4] postgres-pgsq2-conf-write
+# [6] postgres-pgsq2-conf-write
 #     after: postgres-pgsq2-basebackup
 #     stdin: files/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -303,7 +500,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [5] postgres-pgsq2-hba-write
+# [7] postgres-pgsq2-hba-write
 #     after: postgres-pgsq2-basebackup
 #     stdin: files/var/lib/pgsql/16/data/pg_hba.conf (mode 0640, postgres:postgres)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -349,10 +546,10 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [6] postgres-pgsq2-service
+# [8] postgres-pgsq2-service
 #     after: postgres-pgsq2-conf-write, postgres-pgsq2-hba-write
 #     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","0d9e541dc808cbdd5a8a44396083a0720813ec03d01c26fc33e7d6ffd7882e19"]
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","0b2bcf8082898245e3b4c7a69377fe033e312cac521b3be8c1d217c6fdd00579"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: run postgresql-16 on pgsq2 with its current configuration
@@ -427,10 +624,10 @@ bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') F
 GITLAB_HA_SCRIPT
 )"
 
-# [7] postgres-pgsq2-streaming
+# [9] postgres-pgsq2-streaming
 #     after: postgres-pgsq2-service
 #     stdin: none
-#     re-run when changed: ["74ab4329a8bb7d41e34e4435a85cb5c85d7cb26c67e49b32029a940b24716874",""]
+#     re-run when changed: ["8e497cfc46dabec4dfeeecaf777964f01ede1c00dca291b2ba8265c556c2556d",""]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: wait until pgsq2 streams from 10.228.129.11
@@ -480,7 +677,7 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [8] firewall-pgsq2-install
+# [10] firewall-pgsq2-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -568,7 +765,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [9] firewall-pgsq2-rules-write
+# [11] firewall-pgsq2-rules-write
 #     after: firewall-pgsq2-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -614,7 +811,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] firewall-pgsq2-rules6-write
+# [12] firewall-pgsq2-rules6-write
 #     after: firewall-pgsq2-install
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -660,7 +857,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [11] firewall-pgsq2-apply
+# [13] firewall-pgsq2-apply
 #     after: firewall-pgsq2-rules-write, firewall-pgsq2-rules6-write
 #     stdin: none
 #     re-run when changed: ["1410a18482ceec52e2554b9c640f57b9ccb88f05d5c56e58c51b64c4feb6e106","69d991f9ec579b5918f6acfa7a96d7c1cb6511d791b4b51ff3aea9169c2db582"]
