@@ -95,6 +95,11 @@ export const sshSchema = z.strictObject({
   privateKeyFile: text().min(1).optional(),
   /** Authenticate through the SSH agent at $SSH_AUTH_SOCK instead of a key. */
   agent: z.boolean().default(false),
+  /**
+   * known_hosts file for the Docker provider's ssh:// connections to GitLab and runner nodes (it
+   * runs the local ssh client); unset: the user's own known_hosts. Unknown keys are refused either way.
+   */
+  knownHostsFile: z.string().regex(/^[A-Za-z0-9._/~-]+$/, "expected a file path of plain characters").refine((p) => !p.startsWith("-"), "expected a path, not an option").optional(),
   /** A jump host every connection goes through. */
   bastion: z
     .strictObject({ host: endpointHost, port: port.default(22), user: unixUser.optional() })

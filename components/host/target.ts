@@ -73,6 +73,11 @@ export function dockerEngine(stack: StackConfig, host: HostConfig): { host: stri
   const sshOpts = [
     ...(stack.ssh.privateKeyFile ? ["-i", stack.ssh.privateKeyFile] : []),
     ...(b ? ["-J", `${b.user ?? stack.ssh.user}@${b.host}:${b.port}`] : []),
+    // The provider runs the system ssh client, which asks about an unknown host key, and nobody
+    // answers under `pulumi up`: refuse unknown keys outright, from the configured file if any.
+    ...(stack.ssh.knownHostsFile ? ["-o", `UserKnownHostsFile=${stack.ssh.knownHostsFile}`] : []),
+    "-o",
+    "StrictHostKeyChecking=yes",
   ];
-  return { host: `ssh://${host.ssh.user ?? stack.ssh.user}@${e.host}:${e.port}`, ...(sshOpts.length ? { sshOpts } : {}) };
+  return { host: `ssh://${host.ssh.user ?? stack.ssh.user}@${e.host}:${e.port}`, sshOpts };
 }

@@ -52,3 +52,20 @@ describe("state written by the engine", () => {
     for (const p of passwords(e)) assert.equal(p.options.protect, undefined, `${p.name}: the lab is destroyed as a whole`);
   });
 });
+
+describe("Docker engines over ssh://", () => {
+  it("refuse unknown host keys (nobody answers ssh's question under pulumi up), from a configured known_hosts when given", async () => {
+    const prod = await evaluateStack("prod");
+    const providers = prod.resources.filter((r) => r.type === "pulumi:providers:docker");
+    assert.ok(providers.length >= 2);
+    for (const p of providers) {
+      assert.match(String(p.values.host), /^ssh:\/\//, p.name);
+      // The SDK sends sshOpts as JSON text (@pulumi/docker provider.ts).
+      assert.deepEqual(JSON.parse(String(p.values.sshOpts)), ["-o", "StrictHostKeyChecking=yes"], `${p.name}: the user's own known_hosts by default`);
+    }
+    const pinned = await evaluateStack("prod", { overrides: { ssh: { user: "root", agent: true, knownHostsFile: "ops/known_hosts" } } });
+    for (const p of pinned.resources.filter((r) => r.type === "pulumi:providers:docker")) {
+      assert.deepEqual(JSON.parse(String(p.values.sshOpts)), ["-o", "UserKnownHostsFile=ops/known_hosts", "-o", "StrictHostKeyChecking=yes"], p.name);
+    }
+  });
+});
