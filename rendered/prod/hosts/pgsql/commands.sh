@@ -200,11 +200,12 @@ require_family() {
 # so every package-manager call of ours queues on one lock file; apt also waits for other holders
 # (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
 with_package_lock() {
-  local rc=0
-  exec 9>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
   "$@" || rc=$?
-  exec 9>&-
+  exec {lock_fd}>&-
   return "$rc"
 }
 apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
@@ -275,11 +276,12 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # so every package-manager call of ours queues on one lock file; apt also waits for other holders
 # (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
 with_package_lock() {
-  local rc=0
-  exec 9>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
   "$@" || rc=$?
-  exec 9>&-
+  exec {lock_fd}>&-
   return "$rc"
 }
 dnf() { with_package_lock command dnf "$@"; }
@@ -659,11 +661,12 @@ require_family() {
 # so every package-manager call of ours queues on one lock file; apt also waits for other holders
 # (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
 with_package_lock() {
-  local rc=0
-  exec 9>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 9 || die "waited 30 minutes for another package-manager step on this host"
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
   "$@" || rc=$?
-  exec 9>&-
+  exec {lock_fd}>&-
   return "$rc"
 }
 apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
