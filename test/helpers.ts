@@ -1,5 +1,9 @@
 // Shared by the tests: evaluate a stack file of the repository under mocks, as the render does.
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after } from "node:test";
 import { projectRoot } from "../components/host/assets";
 import { evaluateProgram, Evaluation, EvaluatedResource } from "../components/offline/evaluate";
 import { readStackFile } from "../components/offline/stack-file";
@@ -68,3 +72,50 @@ export function stackConfigOf(stackFile: string, stack = stackFile, overrides?: 
 
 /** A lab host's derived address in a stack made from Pulumi.lab.yaml. */
 export const labAddress = (host: string, stack = "lab"): string => stackConfigOf("lab", stack).hosts.find((h) => h.name === host)!.address;
+
+/** Fresh directories under one temp root that is removed after the test file. */
+export function tempDirs(prefix: string): { root: string; next: () => string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  return {
+    root,
+    next: () => {
+      const d = path.join(root, `d${n++}`);
+      fs.mkdirSync(d);
+      return d;
+    },
+  };
+}
+
+/** Python run in a network namespace: one process listening on every port given (argv[2:]) at argv[1], greeting and closing each connection. */
+export const NETNS_LISTENER = `
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+for port in sys.argv[2:]:
+    s = socket.socket(fam)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((sys.argv[1], int(port)))
+    s.listen()
+    sel.register(s, selectors.EVENT_READ)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        c, _ = key.fileobj.accept()
+        c.sendall(b"hello\\n")
+        c.close()
+`;
+
+/** Connects to argv[1]:argv[2] from source address argv[3] (when given): prints the greeting, "refused" or "timeout". */
+export const NETNS_PROBE = `
+import socket, sys
+try:
+    src = (sys.argv[3], 0) if len(sys.argv) > 3 and sys.argv[3] else None
+    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3, source_address=src) as s:
+        print(s.recv(16).decode().strip())
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+`;

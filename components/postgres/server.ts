@@ -92,7 +92,7 @@ export function configureAndRun(name: string, args: PostgresServerArgs, after: p
       script: {
         description: `run ${l.service} on ${args.host.name} with its current configuration`,
         vars: serverVars(args),
-        bodies: ["components/postgres/scripts/service.sh"],
+        bodies: ["components/postgres/scripts/server-lib.sh", "components/postgres/scripts/service.sh"],
       },
       // A changed file re-runs the step, which reloads or restarts only as needed.
       triggers: files.map((f) => f.contentHash),

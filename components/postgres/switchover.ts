@@ -26,13 +26,14 @@ import { PostgresServerArgs, serverVars } from "./server";
 
 const S = "components/postgres/scripts";
 export const SWITCHOVER_LIB = `${S}/switchover-lib.sh`;
+const SERVER_LIB = `${S}/server-lib.sh`;
 /** Step bodies, each after the switchover library. */
 export const SWITCHOVER_BODIES = {
   check: [SWITCHOVER_LIB, `${S}/switchover-check.sh`],
   stop: [SWITCHOVER_LIB, `${S}/switchover-stop.sh`],
   promote: [SWITCHOVER_LIB, `${S}/switchover-promote.sh`],
   rewindRole: [SWITCHOVER_LIB, `${S}/switchover-rewind-role.sh`],
-  rejoin: [SWITCHOVER_LIB, `${S}/switchover-rejoin.sh`],
+  rejoin: [SERVER_LIB, SWITCHOVER_LIB, `${S}/switchover-rejoin.sh`],
   gitlab: [`${S}/switchover-gitlab.sh`],
   probe: [SWITCHOVER_LIB, `${S}/failover-probe.sh`],
   failoverPromote: [SWITCHOVER_LIB, `${S}/failover-promote.sh`],

@@ -5,25 +5,17 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { ConfigError, rawConfig, validateConfig } from "../../components/config/load";
 import { drbdSchema } from "../../components/config/schema";
 import { renderGlobalCommon, renderTiebreakerUnit, tiebreakerUnit } from "../../components/drbd/render";
 import { dependencies } from "../../components/offline/graph";
 import { readStackFile } from "../../components/offline/stack-file";
 import { renderScript, scriptOf } from "../../components/host/script";
-import { byName, evaluateStack, ROOT, shellcheck } from "../helpers";
+import { byName, evaluateStack, ROOT, shellcheck, tempDirs } from "../helpers";
 
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-drbd-"));
-after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-let dirs = 0;
-function tmpDir(): string {
-  const d = path.join(tmpRoot, `d${dirs++}`);
-  fs.mkdirSync(d);
-  return d;
-}
+const { next: tmpDir } = tempDirs("gitlab-ha-drbd-");
 const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 const trimmed = (text: string) => text.split("\n").map((l) => l.trim());
 

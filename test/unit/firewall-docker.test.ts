@@ -16,7 +16,7 @@ import { scriptOf, renderScript, ShellValue } from "../../components/host/script
 import { readStackFile } from "../../components/offline/stack-file";
 import { policyViolations } from "../../components/offline/render";
 import { checkAll, type ResourceView } from "../../components/policy/pack/checks";
-import { byName, evaluateStack, ROOT, shellcheck } from "../helpers";
+import { byName, evaluateStack, NETNS_LISTENER, NETNS_PROBE, ROOT, shellcheck } from "../helpers";
 
 const script = (name: string, vars: Record<string, ShellValue>) =>
   renderScript({ description: `firewall ${name}`, host: "fwtest", vars, bodies: [`components/firewall/scripts/${name}.sh`] });
@@ -157,7 +157,7 @@ describe("firewall point 9: GitLab's published ports in DOCKER-USER", () => {
     let dir = "";
     let listeners: ChildProcess[] = [];
     const inNs = (ns: string, ...a: string[]) => ["ip", "netns", "exec", ns, ...a];
-    const probe = (from: string, to: string, port: number, ns = CLIENT) => run(inNs(ns, "python3", "-c", PROBE, to, String(port), from)).trim();
+    const probe = (from: string, to: string, port: number, ns = CLIENT) => run(inNs(ns, "python3", "-c", NETNS_PROBE, to, String(port), from)).trim();
     const files = () => ({ v4: path.join(dir, "fw.rules"), v6: path.join(dir, "fw6.rules"), p4: path.join(dir, "persist", "rules.v4"), p6: path.join(dir, "persist", "rules.v6") });
     function apply() {
       const f = files();
@@ -165,7 +165,7 @@ describe("firewall point 9: GitLab's published ports in DOCKER-USER", () => {
       return sh(inNs(HOST, "bash", "-c", text), { env: { ...process.env, SSH_CONNECTION: `${ALLOWED} 40000 ${HOST_IP} 22` } });
     }
     async function listen(ns: string, ip: string, ...ports: number[]) {
-      const l = spawn("ip", inNs(ns, "python3", "-c", LISTENER, ip, ...ports.map(String)).slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+      const l = spawn("ip", inNs(ns, "python3", "-c", NETNS_LISTENER, ip, ...ports.map(String)).slice(1), { stdio: ["ignore", "pipe", "inherit"] });
       listeners.push(l);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("listener not ready in 10 s")), 10_000);
@@ -342,7 +342,7 @@ describe("firewall point 10: IPv6", () => {
         run(["ip", "-n", ns, "-6", "addr", "add", `${ip}/64`, "dev", dev, "nodad"]);
         run(["ip", "-n", ns, "link", "set", dev, "up"]);
       }
-      const l = spawn("ip", inNs(FW, "python3", "-c", LISTENER, FW_IP, "18080", "18081").slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+      const l = spawn("ip", inNs(FW, "python3", "-c", NETNS_LISTENER, FW_IP, "18080", "18081").slice(1), { stdio: ["ignore", "pipe", "inherit"] });
       listener = l;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("listener not ready in 10 s")), 10_000);
@@ -362,7 +362,7 @@ describe("firewall point 10: IPv6", () => {
     });
 
     it("admits an IPv6 source where a rule names it, refuses a port open to IPv4 sources only", () => {
-      const probe = (port: number) => run(inNs(PEER, "python3", "-c", PROBE, FW_IP, String(port), "")).trim();
+      const probe = (port: number) => run(inNs(PEER, "python3", "-c", NETNS_PROBE, FW_IP, String(port), "")).trim();
       assert.equal(probe(18081), "hello", "without the firewall the port answers");
       const input: FirewallInput = {
         host: "fw6",
@@ -437,34 +437,3 @@ describe("firewall point 11: extra rules per role, the sentinel port between dat
   });
 });
 
-// One process listening on every port given, greeting and closing each connection.
-const LISTENER = `
-import selectors, socket, sys
-sel = selectors.DefaultSelector()
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-for port in sys.argv[2:]:
-    s = socket.socket(fam)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((sys.argv[1], int(port)))
-    s.listen()
-    sel.register(s, selectors.EVENT_READ)
-print("ready", flush=True)
-while True:
-    for key, _ in sel.select():
-        c, _ = key.fileobj.accept()
-        c.sendall(b"hello\\n")
-        c.close()
-`;
-
-// Connects to argv[1]:argv[2] from source address argv[3] (when given).
-const PROBE = `
-import socket, sys
-try:
-    src = (sys.argv[3], 0) if len(sys.argv) > 3 and sys.argv[3] else None
-    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3, source_address=src) as s:
-        print(s.recv(16).decode().strip())
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")
-`;

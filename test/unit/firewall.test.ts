@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CHAIN, DOCKER_CHAIN, FirewallInput, FirewallRule, renderIptablesRules, sanitiseComment } from "../../components/firewall/render";
 import { renderScript, ShellValue } from "../../components/host/script";
-import { shellcheck } from "../helpers";
+import { NETNS_LISTENER, NETNS_PROBE, shellcheck } from "../helpers";
 
 const body = (name: string) => `components/firewall/scripts/${name}.sh`;
 const script = (name: string, vars: Record<string, ShellValue>) =>
@@ -139,7 +139,7 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
   const saved = () => normal(run(inFw("iptables-save")));
   /** Connects from the peer: the listener's greeting, "refused" or "timeout". */
   const probe = (port: number) =>
-    run(["ip", "netns", "exec", PEER, "python3", "-c", PROBE, FW_IP, String(port)]).trim();
+    run(["ip", "netns", "exec", PEER, "python3", "-c", NETNS_PROBE, FW_IP, String(port)]).trim();
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlabha-fwtest-"));
@@ -156,7 +156,7 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
       run(["ip", "-n", ns, "addr", "add", `${ip}/24`, "dev", dev]);
       run(["ip", "-n", ns, "link", "set", dev, "up"]);
     }
-    const l = spawn("ip", inFw("python3", "-c", LISTENER, FW_IP, "18080", "18081", "18090").slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+    const l = spawn("ip", inFw("python3", "-c", NETNS_LISTENER, FW_IP, "18080", "18081", "18090").slice(1), { stdio: ["ignore", "pipe", "inherit"] });
     listener = l;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("listener not ready in 10 s")), 10_000);
@@ -257,31 +257,3 @@ describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? f
   });
 });
 
-// One process listening on every port given, greeting and closing each connection.
-const LISTENER = `
-import selectors, socket, sys
-sel = selectors.DefaultSelector()
-for port in sys.argv[2:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((sys.argv[1], int(port)))
-    s.listen()
-    sel.register(s, selectors.EVENT_READ)
-print("ready", flush=True)
-while True:
-    for key, _ in sel.select():
-        c, _ = key.fileobj.accept()
-        c.sendall(b"hello\\n")
-        c.close()
-`;
-
-const PROBE = `
-import socket, sys
-try:
-    with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as s:
-        print(s.recv(16).decode().strip())
-except ConnectionRefusedError:
-    print("refused")
-except socket.timeout:
-    print("timeout")
-`;

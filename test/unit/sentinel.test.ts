@@ -6,22 +6,15 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { renderScript, ShellValue } from "../../components/host/script";
 import { renderGitlabAfterSentinelDropIn, renderPromoterConfig, renderSentinelUnit, SENTINEL_UNIT } from "../../components/sentinel/render";
-import { shellcheck } from "../helpers";
+import { shellcheck, tempDirs } from "../helpers";
 
 const HEADER = "# Managed by gitlab-ha (components/sentinel). Local changes are overwritten on the next `pulumi up`.";
 const GITLAB_UNIT = "gitlab-runsvdir.service";
 
-const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-sentinel-"));
-after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
-let dirs = 0;
-function tmpDir(): string {
-  const d = path.join(tmpRoot, `d${dirs++}`);
-  fs.mkdirSync(d);
-  return d;
-}
+const { root: tmpRoot, next: tmpDir } = tempDirs("gitlab-ha-sentinel-");
 
 function run(cmd: string, args: readonly string[], o: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(cmd, args, { input: o.input ?? "", env: o.env ?? process.env, encoding: "utf8" });

@@ -2,13 +2,6 @@
 # reloads only when a configuration file is newer than the server's last load, and restarts only
 # when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
 psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 
 conf="$CONF_DIR/postgresql.conf"
 [ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
@@ -27,11 +20,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
 fi
 if ! systemctl is-active --quiet "$SERVICE"; then
   systemctl start "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "started $SERVICE"
   exit 0
 fi
-wait_ready
+pg_wait_ready
 
 loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
 newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
@@ -46,7 +39,7 @@ fi
 pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
 if [ -n "$pending" ]; then
   systemctl restart "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "restarted $SERVICE to apply $pending"
 fi
 bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")

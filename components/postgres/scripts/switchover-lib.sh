@@ -6,13 +6,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {

@@ -50,6 +50,6 @@ sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$
 printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
 runuser -u postgres -- touch "$DATA_DIR/standby.signal"
 systemctl start "$SERVICE"
-sw_wait_ready
+pg_wait_ready
 changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
 drop_stale_slots

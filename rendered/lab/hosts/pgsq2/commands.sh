@@ -30,13 +30,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {
@@ -110,6 +103,14 @@ REBUILD_TOKEN=''
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
 sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
@@ -118,13 +119,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {
@@ -191,7 +185,7 @@ sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$
 printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
 runuser -u postgres -- touch "$DATA_DIR/standby.signal"
 systemctl start "$SERVICE"
-sw_wait_ready
+pg_wait_ready
 changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
 drop_stale_slots
 GITLAB_HA_SCRIPT
@@ -567,17 +561,18 @@ SERVICE=postgresql@15-main
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Keeps the server enabled and running with its current configuration: starts it when stopped,
-# reloads only when a configuration file is newer than the server's last load, and restarts only
-# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
-psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-wait_ready() {
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
   for _ in $(seq 1 120); do
     if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
     sleep 0.5
   done
   die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
 }
+# Keeps the server enabled and running with its current configuration: starts it when stopped,
+# reloads only when a configuration file is newer than the server's last load, and restarts only
+# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
+psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
 
 conf="$CONF_DIR/postgresql.conf"
 [ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
@@ -596,11 +591,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
 fi
 if ! systemctl is-active --quiet "$SERVICE"; then
   systemctl start "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "started $SERVICE"
   exit 0
 fi
-wait_ready
+pg_wait_ready
 
 loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
 newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
@@ -615,7 +610,7 @@ fi
 pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
 if [ -n "$pending" ]; then
   systemctl restart "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "restarted $SERVICE to apply $pending"
 fi
 bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")

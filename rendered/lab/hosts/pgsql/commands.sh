@@ -29,13 +29,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {
@@ -95,7 +88,6 @@ set -euo pipefail
 PG_PORT=5432
 BINDIR=/usr/lib/postgresql/15/bin
 DATA_DIR=/var/lib/postgresql/15/main
-SERVICE=postgresql@15-main
 HOST_NAME=pgsql
 DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
 REBUILD_TOKEN=''
@@ -115,13 +107,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {
@@ -419,17 +404,18 @@ SERVICE=postgresql@15-main
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Keeps the server enabled and running with its current configuration: starts it when stopped,
-# reloads only when a configuration file is newer than the server's last load, and restarts only
-# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
-psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-wait_ready() {
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
   for _ in $(seq 1 120); do
     if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
     sleep 0.5
   done
   die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
 }
+# Keeps the server enabled and running with its current configuration: starts it when stopped,
+# reloads only when a configuration file is newer than the server's last load, and restarts only
+# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
+psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
 
 conf="$CONF_DIR/postgresql.conf"
 [ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
@@ -448,11 +434,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
 fi
 if ! systemctl is-active --quiet "$SERVICE"; then
   systemctl start "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "started $SERVICE"
   exit 0
 fi
-wait_ready
+pg_wait_ready
 
 loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
 newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
@@ -467,7 +453,7 @@ fi
 pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
 if [ -n "$pending" ]; then
   systemctl restart "$SERVICE"
-  wait_ready
+  pg_wait_ready
   changed "restarted $SERVICE to apply $pending"
 fi
 bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")
@@ -581,7 +567,6 @@ set -euo pipefail
 PG_PORT=5432
 BINDIR=/usr/lib/postgresql/15/bin
 DATA_DIR=/var/lib/postgresql/15/main
-SERVICE=postgresql@15-main
 REPLICATION_USER=backup
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
@@ -589,7 +574,6 @@ REPLICATION_USER=backup
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
 sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
@@ -598,13 +582,6 @@ sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
 sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
 sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-sw_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
 # postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
 # that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
 sw_rebuild_pending() {
