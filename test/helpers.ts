@@ -119,3 +119,20 @@ except ConnectionRefusedError:
 except socket.timeout:
     print("timeout")
 `;
+
+/**
+ * The `skip` option of a suite that needs a tool the setup (.ci/setup) must provide. Outside CI a
+ * missing tool skips the suite with `why`; in CI (CI=true) it never skips: a test named after the
+ * tool fails instead, so a CI run without the tool cannot pass.
+ */
+export function requireTool(tool: string, available: boolean, why = `needs ${tool}`): string | false {
+  if (available) return false;
+  if (process.env.CI === "true") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { it } = require("node:test") as typeof import("node:test");
+    it(`the setup provides ${tool}`, () => {
+      throw new Error(`${tool} is missing: .ci/setup must provide it (CI=true never skips: ${why})`);
+    });
+  }
+  return why;
+}

@@ -16,7 +16,7 @@ import { scriptOf, renderScript, ShellValue } from "../../components/host/script
 import { readStackFile } from "../../components/offline/stack-file";
 import { policyViolations } from "../../components/offline/render";
 import { checkAll, type ResourceView } from "../../components/policy/pack/checks";
-import { byName, evaluateStack, NETNS_LISTENER, NETNS_PROBE, ROOT, shellcheck } from "../helpers";
+import { byName, evaluateStack, NETNS_LISTENER, NETNS_PROBE, ROOT, requireTool, shellcheck } from "../helpers";
 
 const script = (name: string, vars: Record<string, ShellValue>) =>
   renderScript({ description: `firewall ${name}`, host: "fwtest", vars, bodies: [`components/firewall/scripts/${name}.sh`] });
@@ -143,7 +143,7 @@ describe("firewall point 9: GitLab's published ports in DOCKER-USER", () => {
     assert.equal(v6.length, 1);
   });
 
-  describe("in network namespaces: a client, a host with Docker's DNAT, a container", { skip: rootWithIptables ? false : "needs root, ip, iptables and ip6tables" }, () => {
+  describe("in network namespaces: a client, a host with Docker's DNAT, a container", { skip: requireTool("root, ip, iptables and ip6tables", rootWithIptables) }, () => {
     const id = process.pid;
     const CLIENT = `gitlabha-dkcli-${id}`;
     const HOST = `gitlabha-dkhost-${id}`;
@@ -321,7 +321,7 @@ describe("firewall point 10: IPv6", () => {
     assert.ok(v.some((x) => x.policy === "no-rule-open-to-everyone" && x.message.includes("/etc/gitlab-ha/ip6tables.rules") && x.message.includes("--dport 22")), JSON.stringify(v));
   });
 
-  describe("in network namespaces over IPv6", { skip: rootWithIptables ? false : "needs root, ip, iptables and ip6tables" }, () => {
+  describe("in network namespaces over IPv6", { skip: requireTool("root, ip, iptables and ip6tables", rootWithIptables) }, () => {
     const FW = `gitlabha-fw6-${process.pid}`;
     const PEER = `gitlabha-fw6peer-${process.pid}`;
     const FW_IP = "fd00:233::1";

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CHAIN, DOCKER_CHAIN, FirewallInput, FirewallRule, renderIptablesRules, sanitiseComment } from "../../components/firewall/render";
 import { renderScript, ShellValue } from "../../components/host/script";
-import { NETNS_LISTENER, NETNS_PROBE, shellcheck } from "../helpers";
+import { NETNS_LISTENER, NETNS_PROBE, requireTool, shellcheck } from "../helpers";
 
 const body = (name: string) => `components/firewall/scripts/${name}.sh`;
 const script = (name: string, vars: Record<string, ShellValue>) =>
@@ -99,7 +99,7 @@ function run(args: string[]): string {
 }
 const rootWithIptables = process.getuid?.() === 0 && sh(["iptables", "--version"]).status === 0 && sh(["ip", "-V"]).status === 0;
 
-describe("firewall apply.sh in network namespaces", { skip: rootWithIptables ? false : "needs root, ip and iptables" }, () => {
+describe("firewall apply.sh in network namespaces", { skip: requireTool("root, ip and iptables", rootWithIptables) }, () => {
   const FW = `gitlabha-fwtest-${process.pid}`;
   const PEER = `gitlabha-fwpeer-${process.pid}`;
   const FW_IP = "10.231.0.1";

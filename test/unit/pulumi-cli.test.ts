@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { findCli, findEngine } from "../../components/offline/engine";
 import { evaluateProgram } from "../../components/offline/evaluate";
-import { ROOT } from "../helpers";
+import { requireTool, ROOT } from "../helpers";
 
 const CLI = findCli();
 
@@ -34,7 +34,7 @@ function workspace(stackFiles: string[], passphrase = "") {
 
 const LANGUAGE_HOST_MISSING = /no language plugin 'pulumi-language-nodejs' found/;
 
-describe("the Pulumi CLI on this project", { skip: CLI ? false : "no Pulumi CLI: run bash .ci/setup" }, () => {
+describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi CLI", CLI !== undefined, "no Pulumi CLI: run bash .ci/setup") }, () => {
   it("refuses an object-valued key of the wrong shape, naming the key, before any program runs", () => {
     const { dir, pulumi } = workspace(["Pulumi.lab.yaml"]);
     assert.equal(pulumi(["stack", "init", "lab", "--non-interactive"]).code, 0);
