@@ -77,16 +77,17 @@ async function main(): Promise<void> {
   rows.push(["unit tests", `${unitTestSeconds().toFixed(1)} s`, ""]);
 
   if (process.env.BENCH_SKIP_LAB !== "1") {
-    const fromStarted: number[] = [];
+    const fromNothing: number[] = [];
     const unchanged: number[] = [];
     const forced: number[] = [];
     for (let i = 0; i < LAB_RUNS; i++) {
       process.stderr.write(`bench: lab run ${i + 1}/${LAB_RUNS}\n`);
       await resetLab();
-      const first = await converge();
-      // Hosts are started once their container step is done: count the remote steps only.
-      fromStarted.push(first.ran.filter((s) => s.host).reduce((a, s) => a + s.seconds, 0));
+      // The host image is cached after the first run: this is `pulumi up` from no container at all.
       let t = Date.now();
+      await converge();
+      fromNothing.push((Date.now() - t) / 1000);
+      t = Date.now();
       await converge();
       unchanged.push((Date.now() - t) / 1000);
       t = Date.now();
@@ -94,8 +95,8 @@ async function main(): Promise<void> {
       forced.push((Date.now() - t) / 1000);
     }
     await resetLab();
-    rows.push(["lab: started hosts -> streaming standby", `${median(fromStarted).toFixed(1)} s`, "< 60 s"]);
-    rows.push(["lab: converge, nothing changed", `${median(unchanged).toFixed(1)} s`, "< 10 s"]);
+    rows.push(["lab: `pulumi up` from nothing (host image cached)", `${median(fromNothing).toFixed(1)} s`, "<= 60 s"]);
+    rows.push(["lab: `pulumi up`, nothing changed", `${median(unchanged).toFixed(1)} s`, "<= 15 s"]);
     rows.push(["lab: converge, every command re-run", `${median(forced).toFixed(1)} s`, ""]);
   }
 

@@ -195,3 +195,22 @@ export async function engineStack(a: EngineStackArgs): Promise<Stack> {
 }
 
 export { CLI_VERSION };
+
+/** The project's own program (index.ts, compiled), run inline: what `pulumi up` would run. */
+export const projectProgram: PulumiFn = async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = require(path.join(REPO_ROOT, "dist", "index.js")) as () => Promise<Record<string, unknown>>;
+  return program();
+};
+
+/** The file backend of the checkout's lab stacks (gitignored). */
+export const LAB_BACKEND = path.join(REPO_ROOT, ".lab", "pulumi");
+
+/**
+ * A stack of this project, from its stack file in the repository root (Pulumi.<stack>.yaml), on
+ * the lab backend: `npm run lab` and the lab tests. The committed lab stack file carries the
+ * encryptionsalt of the empty passphrase, so the CLI never rewrites it.
+ */
+export function projectStack(stackName: string, o: { engine?: Exclude<Engine, { kind: "none" }>; passphrase?: string } = {}): Promise<Stack> {
+  return engineStack({ stackName, workDir: REPO_ROOT, backendDir: LAB_BACKEND, program: projectProgram, ...o });
+}

@@ -1,48 +1,177 @@
-// The lab test bed: a Docker engine (started when none runs), and the repository's lab stack
-// under its own stack name, so that it can run beside a developer's `npm run lab`: the name alone
-// gives it its own network, addresses and ports (components/lab/slots.ts).
-// Hosts are converged only by applyStack, i.e. by the program's own resources.
-import { spawn } from "node:child_process";
+// The lab test bed: the repository's lab stack under its own stack name (so that it runs beside a
+// developer's `npm run lab`: the name alone gives it its own network, addresses and ports,
+// components/lab/slots.ts), converged by the real engine: `stack.up()` through the Automation API
+// at the engine's default parallelism, with exactly what the program declares.
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { applyStack, ApplyOptions, ApplyReport, destroyStack } from "../../components/offline/apply";
-import { ensureLabKey } from "../../components/offline/lab-cli";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import * as YAML from "yaml";
+import { engineEnv, LAB_BACKEND, projectStack, requireEngine } from "../../.ci/engine/workspace";
+import { ensureLabKey } from "../../components/lab/cli";
+import { hostOf } from "../../components/host/script";
 import { run } from "../../components/offline/run";
 import { readStackFile } from "../../components/offline/stack-file";
 import { ROOT, stackConfigOf } from "../helpers";
 
 export const STACK = "labtest";
-const STATE = path.join(ROOT, ".lab", "state", `${STACK}.json`);
+/** The test's own stack file, generated from Pulumi.lab.yaml (gitignored: Pulumi.labtest*.yaml). */
+const STACK_FILE = path.join(ROOT, `Pulumi.${STACK}.yaml`);
 
 /** The lab stack's config as the program derives it for this stack name. */
 export const CONFIG = stackConfigOf("lab", STACK);
 export const POSTGRES = JSON.parse(readStackFile(ROOT, "lab").config["gitlab-ha:postgres"]!) as Record<string, unknown>;
 export const address = (host: string) => CONFIG.hosts.find((h) => h.name === host)!.address;
 export const container = (host: string) => `gitlab-ha-${STACK}-${host}`;
-
+/** How the operator commands (recover, db:failover) name this stack. */
 export const OPTIONS = { stackFile: "lab", stack: STACK };
 
-const options = (o: { postgres?: Record<string, unknown>; force?: boolean } = {}): ApplyOptions => ({
-  stackFile: "lab",
-  stack: STACK,
-  stateFile: STATE,
-  ...(o.postgres ? { overrides: { postgres: { ...POSTGRES, ...o.postgres } } } : {}),
-  forceCommands: o.force ?? false,
-  log: process.env.LAB_VERBOSE ? (l) => process.stderr.write(`lab: ${l}\n`) : () => undefined,
-});
-
-export const converge = (o: { postgres?: Record<string, unknown>; force?: boolean } = {}): Promise<ApplyReport> => applyStack(options(o));
-
-export async function resetLab(): Promise<void> {
-  await ensureDockerEngine();
-  await ensureLabKey();
-  await destroyStack(options());
+/** A command step that ran in this converge. */
+export interface Step {
+  readonly name: string;
+  readonly type: string;
+  readonly op: string;
+  /** The host named in the step's script; undefined for local steps. */
+  readonly host?: string;
+  /** "gitlab-ha: changed:" lines it printed (empty: it changed nothing; secret steps log nothing). */
+  readonly changes: readonly string[];
 }
 
-/** A value the executor generated for the stack (random passwords), as the engine keeps it. */
+export interface ConvergeReport {
+  readonly ran: readonly Step[];
+  readonly outputs: Record<string, unknown>;
+  /** Every command resource of the stack after the converge. */
+  readonly commands: number;
+}
+
+/** A step failed on a host: the resource, and the engine's message (the command's output, redacted). */
+export class StepError extends Error {
+  constructor(
+    readonly resource: { readonly name: string; readonly type: string },
+    message: string,
+  ) {
+    super(`${resource.type} ${resource.name}: ${message}`);
+  }
+}
+
+const nameOf = (urn: string) => urn.split("::").pop()!;
+const typeOf = (urn: string) => urn.split("::").slice(-2, -1)[0]!.split("$").pop()!;
+const changedLines = (stdout: unknown) =>
+  typeof stdout === "string" ? stdout.split("\n").filter((l) => l.startsWith("gitlab-ha: changed: ")).map((l) => l.slice(20)) : [];
+const RAN = new Set(["create", "update", "replace", "create-replacement"]);
+
+/** Writes the test stack's file: Pulumi.lab.yaml (salt included) with the postgres overrides. */
+function writeStackFile(postgres?: Record<string, unknown>): void {
+  const doc = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8"));
+  if (postgres) doc.setIn(["config", "gitlab-ha:postgres"], { ...POSTGRES, ...postgres });
+  fs.writeFileSync(STACK_FILE, doc.toString());
+}
+
+let cached: Stack | undefined;
+async function labStack(): Promise<Stack> {
+  if (!fs.existsSync(STACK_FILE)) writeStackFile();
+  cached ??= await projectStack(STACK);
+  return cached;
+}
+
+const verbose = (s: string) => {
+  if (process.env.LAB_VERBOSE) process.stderr.write(s);
+};
+
+/**
+ * `pulumi up` of the test stack. With `force`, every host step's script then runs once more over
+ * SSH in state order, as the engine would on a change of its inputs: the idempotency proof (a
+ * second run changes nothing) and the way drift on a host is healed in these tests.
+ */
+export async function converge(o: { postgres?: Record<string, unknown>; force?: boolean } = {}): Promise<ConvergeReport> {
+  writeStackFile(o.postgres);
+  const stack = await labStack();
+  const ran: Step[] = [];
+  const failures: { name: string; type: string; message: string }[] = [];
+  const onEvent = (e: EngineEvent) => {
+    const out = e.resOutputsEvent?.metadata;
+    if (out && RAN.has(out.op) && out.type.startsWith("command:")) {
+      const create = out.new?.inputs?.create;
+      const host = typeof create === "string" ? hostOf(create) : undefined;
+      ran.push({ name: nameOf(out.urn), type: out.type, op: out.op, ...(host ? { host } : {}), changes: changedLines(out.new?.outputs?.stdout) });
+    }
+    const d = e.diagnosticEvent;
+    if (d && d.severity === "error" && d.urn && !d.urn.endsWith(`pulumi:pulumi:Stack::gitlab-ha-${STACK}`)) {
+      failures.push({ name: nameOf(d.urn), type: typeOf(d.urn), message: d.message });
+    }
+  };
+  let outputs: Record<string, unknown>;
+  try {
+    const r = await stack.up({ onEvent, onOutput: verbose });
+    outputs = Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, v.value]));
+  } catch (e) {
+    const f = failures[0];
+    if (f) throw new StepError({ name: f.name, type: f.type }, f.message);
+    throw e;
+  }
+  const state = exportState();
+  const commands = state.filter((r) => r.type === "command:remote:Command");
+  if (!o.force) return { ran, outputs, commands: commands.length };
+  return { ran: await rerun(commands), outputs, commands: commands.length };
+}
+
+interface StateResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly outputs?: Record<string, unknown>;
+}
+
+/** The stack's resources with secrets in plaintext (the test's own lab stack only). */
+export function exportState(): StateResource[] {
+  const engine = requireEngine();
+  const r = spawnSync(engine.pulumi, ["stack", "export", "--show-secrets", "--stack", STACK], {
+    cwd: ROOT,
+    env: { ...process.env, ...engineEnv(engine, LAB_BACKEND) },
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
+  return ((JSON.parse(r.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? []);
+}
+
+/** Runs each host step's create script again over SSH, with its stdin, in state order. */
+async function rerun(commands: readonly StateResource[]): Promise<Step[]> {
+  const key = path.join(ROOT, ".lab", "ssh", "id_ed25519");
+  const steps: Step[] = [];
+  for (const c of commands) {
+    const inputs = c.inputs ?? {};
+    const conn = inputs.connection as { host: string; port: number; user: string };
+    const create = String(inputs.create);
+    const r = await run(
+      "ssh",
+      ["-T", "-i", key, "-p", String(conn.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `${conn.user}@${conn.host}`, create],
+      typeof inputs.stdin === "string" ? { stdin: inputs.stdin } : {},
+    );
+    const name = nameOf(c.urn);
+    if (r.code !== 0) throw new StepError({ name, type: c.type }, `exit ${r.code}:\n${r.stdout}${r.stderr}`);
+    const host = hostOf(create);
+    steps.push({ name, type: c.type, op: "rerun", ...(host ? { host } : {}), changes: changedLines(r.stdout) });
+  }
+  return steps;
+}
+
+/** Destroys the test stack (containers, network, volumes) and removes its state and file. */
+export async function resetLab(): Promise<void> {
+  await ensureDockerEngine();
+  ensureLabKey();
+  const stack = await labStack();
+  await stack.destroy({ onOutput: verbose });
+  await stack.workspace.removeStack(STACK);
+  cached = undefined;
+  fs.rmSync(STACK_FILE, { force: true });
+}
+
+/** A value the stack generated (random passwords: the RandomPassword resource of that name). */
 export function generated(name: string): string {
-  const state = JSON.parse(fs.readFileSync(STATE, "utf8")) as { generated: Record<string, string> };
-  return state.generated[name]!;
+  const r = exportState().find((x) => x.type === "random:index/randomPassword:RandomPassword" && nameOf(x.urn) === name);
+  if (!r) throw new Error(`no RandomPassword ${name} in the stack`);
+  return String(r.outputs!.result);
 }
 
 /** Runs a shell snippet in a lab host (observation and fault injection only). */

@@ -3,11 +3,10 @@
 // is validated and its `up` planned by drbdadm, never brought up (see README).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StepError } from "../../components/offline/apply";
 import { drbdSchema } from "../../components/config/schema";
 import { renderGlobalCommon } from "../../components/drbd/render";
 import { recover, RecoveryRefused } from "../../components/sentinel/recover";
-import { address, CONFIG, converge, OPTIONS, resetLab, sh, waitFor } from "./bed";
+import { address, CONFIG, converge, OPTIONS, resetLab, sh, StepError, waitFor } from "./bed";
 
 const IMG = "/var/lib/gitlab-ha-lab/disks/vdb1.img";
 /** GitLab's published HTTP port: the lab stack's own (derived from its name, components/lab/slots.ts). */

@@ -1,9 +1,8 @@
 // The external database pair on real hosts: systemd containers with sshd and PostgreSQL,
-// converged over SSH by the program's own resources (see bed.ts). Steps build on each other.
+// converged by `pulumi up` of the lab stack through the real engine (see bed.ts). Steps build on each other.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StepError } from "../../components/offline/apply";
-import { address, converge, generated, psql, resetLab, sh, waitFor } from "./bed";
+import { address, converge, generated, psql, resetLab, sh, StepError, waitFor } from "./bed";
 
 const DATA = "/var/lib/postgresql/15/main";
 const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
@@ -46,7 +45,7 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
       (await psql("pgsq2", "SELECT count(*) FROM probe", "gitlabhq_production")) === "1" ? true : undefined,
     );
     console.log(`# row visible on the standby after ${Date.now() - t1} ms`);
-    assert.ok(remoteRuns(report).some((r) => r.id.endsWith("::postgres-pgsq2-streaming")), "the standby's converge ends with the streaming proof");
+    assert.ok(remoteRuns(report).some((r) => r.name === "postgres-pgsq2-streaming"), "the standby's converge ends with the streaming proof");
     // Sized for GitLab, equal on both (a hot standby needs these no lower than its primary's).
     for (const name of ["max_connections", "max_locks_per_transaction", "max_worker_processes", "max_prepared_transactions", "max_wal_senders", "wal_log_hints", "max_slot_wal_keep_size"]) {
       assert.equal(await psql("pgsq2", `SHOW ${name}`), await psql("pgsql", `SHOW ${name}`), name);
@@ -72,10 +71,9 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     const t0 = Date.now();
     const again = await converge();
     console.log(`# converge with nothing changed: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    assert.deepEqual(remoteRuns(again), [], "unchanged inputs must run nothing");
+    assert.deepEqual(again.ran, [], "unchanged inputs must run nothing");
     const forced = await converge({ force: true });
-    const commands = forced.evaluation.resources.filter((r) => r.type === "command:remote:Command").length;
-    assert.equal(remoteRuns(forced).length, commands, "a forced converge runs every command");
+    assert.equal(remoteRuns(forced).length, forced.commands, "a forced converge runs every host step's script again");
     assert.deepEqual(changesOf(forced), []);
     assert.deepEqual(await started(), before, "a server restarted");
   });
@@ -101,7 +99,7 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     await setConninfo(conninfo);
     // The failed step kept its last good state: a forced converge runs the proof again.
     const healed = await converge({ force: true });
-    assert.ok(remoteRuns(healed).some((r) => r.id.endsWith("::postgres-pgsq2-streaming")));
+    assert.ok(remoteRuns(healed).some((r) => r.name === "postgres-pgsq2-streaming"));
     assert.deepEqual(changesOf(healed), []);
     await assertStreaming();
   });

@@ -1,6 +1,7 @@
 // Lab stacks, plural: two stacks made as engineers make them (`pulumi stack init <name>` with a
 // byte copy of Pulumi.lab.yaml) converge AT THE SAME TIME on one Docker engine, each with the
-// lab CLI as its own process (`lab-cli.js up --stack <name> --executor`), and clash in nothing;
+// lab CLI as its own process (`npm run lab -- up --stack <name>`: `pulumi up` through the real
+// engine), and clash in nothing;
 // destroying one leaves the other's containers, network and state untouched. A third stack set
 // to an occupied slot (lab.slot) is refused before it creates anything, naming the clash.
 import assert from "node:assert/strict";
@@ -9,7 +10,6 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { stateFileOf } from "../../components/offline/lab-cli";
 import { run, runOk } from "../../components/offline/run";
 import { ROOT, stackConfigOf } from "../helpers";
 import { ensureDockerEngine, waitFor } from "./bed";
@@ -24,11 +24,13 @@ const stackFile = (s: string) => path.join(ROOT, `Pulumi.${s}.yaml`);
 const container = (s: string, h: string) => `gitlab-ha-${s}-${h}`;
 const network = (s: string) => `gitlab-ha-${s}`;
 const KEY = path.join(ROOT, ".lab", "ssh", "id_ed25519");
+/** A stack's state in the lab's file backend (project-scoped layout of the CLI's file backend). */
+const stateFileOf = (s: string) => path.join(ROOT, ".lab", "pulumi", ".pulumi", "stacks", "gitlab-ha", `${s}.json`);
 
 /** The lab CLI as an engineer runs it, in its own process; resolves with its exit and output. */
 function labCli(verb: "up" | "destroy", stack: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(ROOT, "dist/components/offline/lab-cli.js"), verb, "--stack", stack, "--executor"], { cwd: ROOT });
+    const p = spawn(process.execPath, [path.join(ROOT, "dist/components/lab/cli.js"), verb, "--stack", stack], { cwd: ROOT });
     let output = "";
     p.stdout.on("data", (d: Buffer) => (output += d.toString()));
     p.stderr.on("data", (d: Buffer) => {
