@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findEngine } from "../components/offline/engine";
+import { findEngine } from "../.ci/engine/workspace";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
 

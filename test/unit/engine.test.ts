@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { findEngine } from "../../components/offline/engine";
+import { findEngine } from "../../.ci/engine/workspace";
 import { ROOT } from "../helpers";
 
 function fakeGo(body: string): { cache: string; go: string } {

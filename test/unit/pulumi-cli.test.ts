@@ -1,17 +1,19 @@
-// The real Pulumi CLI (built from Go modules by .ci/engine/build, or the one on PATH) on throw-away
-// copies of the project: what it checks before any program runs, and prod's secrets set the way
-// the README tells operators to. A local file backend in a temp dir; no host is contacted.
+// The real Pulumi engine (built by .ci/engine/build, or a complete one on PATH) on throw-away
+// copies of the project: what the CLI checks before any program runs, and prod's secrets set the
+// way the README tells operators to, then `preview --diff` of prod planning every resource. A
+// local file backend in a temp dir; no host is contacted (an `ssh` stand-in records any attempt).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { findCli, findEngine } from "../../components/offline/engine";
+import { engineStack, findEngine, projectProgram } from "../../.ci/engine/workspace";
 import { evaluateProgram } from "../../components/offline/evaluate";
 import { requireTool, ROOT } from "../helpers";
 
-const CLI = findCli();
+const ENGINE = findEngine();
+const CLI = ENGINE.kind === "none" ? undefined : ENGINE.pulumi;
 
 function workspace(stackFiles: string[], passphrase = "") {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-cli-"));
@@ -21,7 +23,7 @@ function workspace(stackFiles: string[], passphrase = "") {
     ...process.env,
     PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: passphrase,
-    PULUMI_HOME: path.join(dir, "home"),
+    PULUMI_HOME: ENGINE.kind !== "none" && ENGINE.pulumiHome ? ENGINE.pulumiHome : path.join(dir, "home"),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   };
@@ -32,15 +34,12 @@ function workspace(stackFiles: string[], passphrase = "") {
   return { dir, pulumi };
 }
 
-const LANGUAGE_HOST_MISSING = /no language plugin 'pulumi-language-nodejs' found/;
-
-describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi CLI", CLI !== undefined, "no Pulumi CLI: run bash .ci/setup") }, () => {
+describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi engine", CLI !== undefined, ENGINE.kind === "none" ? ENGINE.reason : "") }, () => {
   it("refuses an object-valued key of the wrong shape, naming the key, before any program runs", () => {
     const { dir, pulumi } = workspace(["Pulumi.lab.yaml"]);
     assert.equal(pulumi(["stack", "init", "lab", "--non-interactive"]).code, 0);
-    const good = pulumi(["preview", "--stack", "lab", "--non-interactive"]);
-    // With the whole engine this plans; without the language host it stops there, past the config check.
-    if (findEngine().kind === "none") assert.match(good.out, LANGUAGE_HOST_MISSING, good.out);
+    const good = pulumi(["config", "--stack", "lab", "--json"]);
+    assert.equal(good.code, 0, good.out);
     assert.doesNotMatch(good.out, /validating stack config/);
 
     const file = path.join(dir, "Pulumi.lab.yaml");
@@ -48,7 +47,9 @@ describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi CLI",
     const broken = text.replace(/^ {2}gitlab-ha:postgres:\n(?: {4}.*\n)+/m, "  gitlab-ha:postgres: not-an-object\n");
     assert.notEqual(broken, text);
     fs.writeFileSync(file, broken);
-    const bad = pulumi(["preview", "--stack", "lab", "--non-interactive"]);
+    // The CLI checks the types of Pulumi.yaml before it starts the program (pulumi/pulumi
+    // pkg/cmd/pulumi/operations/preview.go: validateStackConfig), so any program will do here.
+    const bad = pulumi(["preview", "--stack", "lab", "--non-interactive", "--client=127.0.0.1:1"]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.out, /configuration key 'postgres' must be of type 'object'/, bad.out);
   });
@@ -78,8 +79,36 @@ describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi CLI",
     const shownToReviewers = JSON.stringify(e.resources.map((r) => r.display));
     assert.ok(!shownToReviewers.includes(token) && !shownToReviewers.includes(password), "a secret shows in the plan");
 
-    const preview = pulumi(["preview", "--stack", "prod", "--non-interactive"]);
-    assert.doesNotMatch(preview.out, /validating stack config|failed to decrypt/, preview.out);
-    if (findEngine().kind === "none") assert.match(preview.out, LANGUAGE_HOST_MISSING, preview.out);
+    // `pulumi preview --stack prod --diff` of the real program (inline, on the SDK's runtime), with
+    // an `ssh` on PATH that records any attempt: the docker provider dials ssh:// hosts with it and
+    // the command provider runs it; neither may during a preview.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    const dialed = path.join(dir, "ssh-calls.log");
+    fs.writeFileSync(path.join(bin, "ssh"), `#!/bin/sh\necho "$*" >> ${dialed}\nexit 255\n`, { mode: 0o755 });
+    const stack = await engineStack({
+      stackName: "prod",
+      workDir: dir,
+      backendDir: path.join(dir, "state"),
+      passphrase: "a passphrase for the test",
+      program: projectProgram,
+      engine: ENGINE as Exclude<typeof ENGINE, { kind: "none" }>,
+    });
+    const previousPath = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${previousPath}`;
+    let out = "";
+    try {
+      const t0 = Date.now();
+      const r = await stack.preview({ diff: true, onOutput: (o) => (out += o) });
+      console.log(`# pulumi preview --diff of prod: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${r.changeSummary.create} creates`);
+      assert.ok((r.changeSummary.create ?? 0) > 100, `${JSON.stringify(r.changeSummary)}\n${out.slice(-2000)}`);
+      assert.deepEqual(Object.keys(r.changeSummary).sort(), ["create"], "a first preview plans creates only");
+    } finally {
+      process.env.PATH = previousPath;
+    }
+    assert.match(out, /\+ {2}command:remote:Command postgres-pgsql-objects create/);
+    assert.match(out, /\+ {2}docker:index\/container:Container/);
+    assert.ok(!out.includes(token) && !out.includes(password), "a secret shows in the preview");
+    assert.equal(fs.existsSync(dialed) ? fs.readFileSync(dialed, "utf8") : "", "", "a host was contacted during preview");
   });
 });
