@@ -1,8 +1,12 @@
 // The external database pair on real hosts: systemd containers with sshd and PostgreSQL,
 // converged by `pulumi up` of the lab stack through the real engine (see bed.ts). Steps build on each other.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { address, converge, generated, psql, resetLab, sh, StepError, waitFor } from "./bed";
+import { engineEnv, LAB_BACKEND, requireEngine } from "../../.ci/engine/workspace";
+import { ROOT } from "../helpers";
+import { address, converge, exportState, generated, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
 
 const DATA = "/var/lib/postgresql/15/main";
 const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
@@ -52,6 +56,37 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     }
     assert.ok(Number(await psql("pgsql", "SHOW max_connections")) >= 400);
     assert.equal(await psql("pgsql", "SHOW wal_log_hints"), "on");
+  });
+
+  it("keeps no generated password or the SSH private key in plaintext in the state or the backend's files", async () => {
+    const secrets = {
+      "gitlab password": generated("postgres-gitlab-password"),
+      "replication password": generated("postgres-replication-password"),
+      "SSH private key": fs.readFileSync(path.join(ROOT, ".lab", "ssh", "id_ed25519"), "utf8").split("\n")[1]!,
+    };
+    for (const v of Object.values(secrets)) assert.ok(v.length >= 20, "a real value to look for");
+    // `pulumi stack export` as an operator runs it (no --show-secrets), and every file of the backend.
+    const engine = requireEngine();
+    const { spawnSync } = await import("node:child_process");
+    const exported = spawnSync(engine.pulumi, ["stack", "export", "--stack", STACK], {
+      cwd: ROOT,
+      env: { ...process.env, ...engineEnv(engine, LAB_BACKEND) },
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.ok(exported.stdout.includes("4dabf18193072939515e22adb298388d"), "the export holds secrets, encrypted");
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (f: string) => files.push(f))(path.join(d, e.name));
+    };
+    walk(LAB_BACKEND);
+    assert.ok(files.length > 0);
+    for (const [what, value] of Object.entries(secrets)) {
+      assert.ok(!exported.stdout.includes(value), `the ${what} is in plaintext in pulumi stack export`);
+      for (const f of files) assert.ok(!fs.readFileSync(f, "utf8").includes(value), `the ${what} is in plaintext in ${f}`);
+    }
+    assert.ok(exportState().length > 20, "the state was read with secrets shown: the values looked for are the real ones");
   });
 
   it("lets gitlab log in from the GitLab host only, with its extensions in place", async () => {
