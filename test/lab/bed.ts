@@ -60,10 +60,21 @@ const changedLines = (stdout: unknown) =>
   typeof stdout === "string" ? stdout.split("\n").filter((l) => l.startsWith("gitlab-ha: changed: ")).map((l) => l.slice(20)) : [];
 const RAN = new Set(["create", "update", "replace", "create-replacement"]);
 
-/** Writes the test stack's file: Pulumi.lab.yaml (salt included) with the postgres overrides. */
-function writeStackFile(postgres?: Record<string, unknown>): void {
+export interface Overrides {
+  /** Merged into the lab's gitlab-ha:postgres. */
+  readonly postgres?: Record<string, unknown>;
+  /** Replaces the lab's gitlab-ha:hosts (e.g. the database roles swapped). */
+  readonly hosts?: readonly Record<string, unknown>[];
+}
+
+/** The lab's hosts as Pulumi.lab.yaml lists them. */
+export const LAB_HOSTS = (YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")) as { config: Record<string, unknown> }).config["gitlab-ha:hosts"] as Record<string, unknown>[];
+
+/** Writes the test stack's file: Pulumi.lab.yaml (salt included) with the overrides. */
+function writeStackFile(o: Overrides = {}): void {
   const doc = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8"));
-  if (postgres) doc.setIn(["config", "gitlab-ha:postgres"], { ...POSTGRES, ...postgres });
+  if (o.postgres) doc.setIn(["config", "gitlab-ha:postgres"], { ...POSTGRES, ...o.postgres });
+  if (o.hosts) doc.setIn(["config", "gitlab-ha:hosts"], o.hosts);
   fs.writeFileSync(STACK_FILE, doc.toString());
 }
 
@@ -83,8 +94,8 @@ const verbose = (s: string) => {
  * SSH in state order, as the engine would on a change of its inputs: the idempotency proof (a
  * second run changes nothing) and the way drift on a host is healed in these tests.
  */
-export async function converge(o: { postgres?: Record<string, unknown>; force?: boolean } = {}): Promise<ConvergeReport> {
-  writeStackFile(o.postgres);
+export async function converge(o: Overrides & { force?: boolean } = {}): Promise<ConvergeReport> {
+  writeStackFile(o);
   const stack = await labStack();
   const ran: Step[] = [];
   const failures: { name: string; type: string; message: string }[] = [];
