@@ -339,3 +339,36 @@ describe("runner register step (shared stand-in of GitLab's runner API)", () => 
     assert.deepEqual(config().runners.map((r) => r.name), ["a"]);
   });
 });
+
+describe("the GitLab API stand-in answers as GitLab does (gitlab-runner network/gitlab.go)", () => {
+  let api: GitlabApiStandIn;
+  before(async () => {
+    api = await GitlabApiStandIn.start();
+  });
+  after(() => api.close());
+  const call = async (method: string, p: string, body: Record<string, string>, header?: string) => {
+    const res = await fetch(`${api.url}/api/v4${p}`, { method, headers: { "content-type": "application/json", ...(header ? { "RUNNER-TOKEN": header } : {}) }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  };
+
+  it("per endpoint: verify 200 with a body, POST /runners 201, DELETEs 204, jobs/request 204, reset 201; 403 unknown token; 404 elsewhere", async () => {
+    const id = api.createRunner("glrt-known-ffffffff", { expiresAt: "2026-12-01T00:00:00.000Z" });
+    api.allowRegistrationToken("GR1348941reg");
+    assert.deepEqual(await call("POST", "/runners/verify", { system_id: "s_0123456789ab" }, "glrt-known-ffffffff"), { status: 200, body: { id, token: "glrt-known-ffffffff", token_expires_at: "2026-12-01T00:00:00.000Z" } });
+    assert.deepEqual(await call("POST", "/runners/verify", { token: "glrt-unknown" }), { status: 403, body: { message: "403 Forbidden" } });
+    assert.equal((await call("POST", "/runners/verify", { token: "glrt-known-ffffffff" }, "glrt-other")).status, 400, "RUNNER-TOKEN and token must agree");
+    assert.deepEqual(await call("POST", "/jobs/request", { token: "glrt-known-ffffffff" }), { status: 204, body: undefined });
+    const reg = await call("POST", "/runners", { token: "GR1348941reg", description: "x" });
+    assert.equal(reg.status, 201);
+    assert.equal((await call("POST", "/runners", { token: "GR1348941wrong" })).status, 403);
+    assert.deepEqual(await call("DELETE", "/runners", { token: reg.body!.token as string }), { status: 204, body: undefined });
+    assert.deepEqual(await call("DELETE", "/runners/managers", { token: "glrt-known-ffffffff", system_id: "s_0123456789ab" }), { status: 204, body: undefined });
+    assert.equal((await call("DELETE", "/runners/managers", { token: "glrt-known-ffffffff", system_id: "s_0123456789ab" })).status, 404, "that manager is gone");
+    const reset = await call("POST", "/runners/reset_authentication_token", { token: "glrt-known-ffffffff" });
+    assert.equal(reset.status, 201);
+    assert.equal((await call("POST", "/jobs/request", { token: "glrt-known-ffffffff" })).status, 403, "the old token is dead after a reset");
+    assert.equal((await call("POST", "/jobs/request", { token: reset.body!.token as string })).status, 204);
+    assert.equal((await call("POST", "/runners/unknown", { token: reset.body!.token as string })).status, 404);
+  });
+});
