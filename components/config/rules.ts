@@ -245,7 +245,8 @@ function gitlabVersionIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p
 }
 
 function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: string, m: string) => void) {
-  const runners = arr(obj(input.runners)?.runners);
+  const runnersCfg = obj(input.runners) ?? {};
+  const runners = arr(runnersCfg.runners);
   const byName = new Map(hosts.map(({ h }) => [str(h.name), h] as const));
   const seen = new Map<string, number>();
   const externalUrl = str(obj(input.gitlab)?.externalUrl);
@@ -263,8 +264,19 @@ function runnerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: (p: strin
       else if (!rolesOf(h).includes("runner")) add(`runners.runners[${i}].host`, `host '${host}' does not have role runner`);
     }
     if (r.url === undefined && externalUrl === undefined) add(`runners.runners[${i}].url`, "expected the GitLab URL (or set gitlab.externalUrl)");
+    // gitlab-runner's docker executor fails every job without [runners.docker] ("missing docker
+    // configuration": executors/docker/docker.go); the shell executor never reads it.
+    if (r.executor === "docker" && r.docker === undefined) add(`runners.runners[${i}].docker`, "expected a docker block with an image (docker: { image: ... }) for executor docker");
+    if (r.executor === "shell" && r.docker !== undefined) add(`runners.runners[${i}].docker`, "only used by executor docker; this runner's executor is shell");
+    // The global `concurrent` caps both (gitlab-runner commands/register.go warns of the same).
+    const concurrent = typeof runnersCfg.concurrent === "number" ? runnersCfg.concurrent : 4;
+    for (const key of ["limit", "requestConcurrency"] as const) {
+      if (typeof r[key] === "number" && r[key] > concurrent) add(`runners.runners[${i}].${key}`, `expected at most runners.concurrent (${concurrent}): the global limit takes precedence`);
+    }
   });
-  const runnersCfg = obj(input.runners) ?? {};
+  const shutdownTimeout = typeof runnersCfg.shutdownTimeout === "number" ? runnersCfg.shutdownTimeout : 30;
+  const stopTimeout = typeof runnersCfg.stopTimeout === "number" ? runnersCfg.stopTimeout : 3600;
+  if (stopTimeout < shutdownTimeout) add("runners.stopTimeout", `expected at least runners.shutdownTimeout (${shutdownTimeout}): Docker would kill the runner before its own shutdown ends`);
   if (runners.length && runnersCfg.version === undefined && str(obj(input.gitlab)?.version) === undefined) {
     add("runners.version", "expected the gitlab-runner version, like 17.11.0 (it defaults to gitlab.version's major.minor, which is unset)");
   }

@@ -362,7 +362,13 @@ export const runnerSchema = z.strictObject({
   host: hostName,
   /** GitLab URL; gitlab.externalUrl when unset. */
   url: httpUrl.optional(),
-  executor: z.enum(["shell", "docker", "docker+machine", "docker-autoscaler", "kubernetes", "ssh", "custom", "virtualbox", "parallels", "instance"]),
+  /**
+   * The executors the renderer configures completely: shell, and docker with its `docker` block.
+   * Others need sections it does not write (docker-autoscaler and instance [runners.autoscaler],
+   * docker+machine [runners.machine], kubernetes, ssh, custom, virtualbox, parallels their own), and
+   * gitlab-runner fails them at job time ("missing docker configuration": executors/docker/docker.go).
+   */
+  executor: z.enum(["shell", "docker"], "expected shell or docker: the executors this project renders (docker-autoscaler/instance need [runners.autoscaler], docker+machine [runners.machine], which it does not write)"),
   /** Legacy registration-token flow only: set on creation otherwise (GitLab 15.10+). */
   description: z
     .string()
@@ -371,11 +377,19 @@ export const runnerSchema = z.strictObject({
     .regex(/^[^@<\x00-\x1f\x7f][^\x00-\x1f\x7f]*$/, "expected one line of text not starting with '@' or '<'")
     .optional(),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
+  /** Jobs at once for this runner; 0: no limit but `concurrent` (gitlab-runner common/config.go RunnerConfig.Limit). */
   limit: z.number().int().min(0).default(0),
+  /**
+   * Job requests the runner keeps open at once. gitlab-runner uses 1 when unset
+   * (common/config.go GetRequestConcurrency) and then warns of a request bottleneck on every config
+   * load, advising 2-4 (commands/multi.go checkConfigConcurrency): hence 2.
+   */
+  requestConcurrency: z.number().int().min(1).default(2),
   buildsDir: absolutePath.optional(),
   cacheDir: absolutePath.optional(),
   environment: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, "expected NAME=value")).default([]),
-  outputLimit: z.number().int().min(1).optional(),
+  /** Job log size in kilobytes; gitlab-runner's default is 4 MiB (common/consts.go DefaultTraceOutputLimit). */
+  outputLimit: z.number().int().min(1).default(4096),
   preGetSourcesScript: text().optional(),
   preBuildScript: text().optional(),
   postBuildScript: text().optional(),
@@ -420,6 +434,19 @@ export const runnersSchema = z.strictObject({
   logLevel: z.enum(["debug", "info", "warn", "error", "fatal", "panic"]).default("info"),
   logFormat: z.enum(["runner", "text", "json"]).default("runner"),
   checkInterval: z.number().int().min(0).default(3),
+  /**
+   * Seconds a forceful stop (SIGTERM/SIGINT) waits for aborted jobs before the process exits
+   * (commands/multi.go handleForcefulShutdown); gitlab-runner's default is 30
+   * (common/consts.go DefaultShutdownTimeout).
+   */
+  shutdownTimeout: z.number().int().min(1).default(30),
+  /**
+   * Seconds Docker lets the runner container finish its running jobs after SIGQUIT (graceful stop:
+   * commands/multi.go handleGracefulShutdown waits for every job) before it kills it, on a replace
+   * or destroy as on `docker stop`. At least shutdownTimeout; default: GitLab's default job timeout
+   * of one hour.
+   */
+  stopTimeout: z.number().int().min(1).default(3600),
   /** Metrics listener (changing it needs a runner restart). */
   listenAddress: z.string().regex(/^[^\s]*:\d+$/, "expected host:port").optional(),
   sessionServer: z

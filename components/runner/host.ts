@@ -82,6 +82,17 @@ export class RunnerHost extends pulumi.ComponentResource {
         name: "gitlab-runner",
         image: `${args.runners.image}:v${runnerVersionOf(args.runners, args.gitlabVersion)}`,
         restart: "always",
+        // Only SIGQUIT stops gitlab-runner gracefully: it takes no new jobs and exits once the running
+        // ones finish (commands/multi.go handleGracefulShutdown); SIGTERM, Docker's default, aborts
+        // them. The image said so itself (gitlab-runner commit 9fb8ce666, "STOPSIGNAL SIGQUIT" in
+        // dockerfiles/runner/*/Dockerfile) until its Dockerfile moved to base images
+        // (dockerfiles/runner/Dockerfile, f37c7b6dd): set here, not left to the image.
+        stopSignal: "SIGQUIT",
+        stopTimeout: args.runners.stopTimeout,
+        // On replace and destroy the provider stops the container (with its stop signal) only when
+        // this is set, else it force-removes it at once (terraform-provider-docker
+        // resourceDockerContainerDelete).
+        destroyGraceSeconds: args.runners.stopTimeout,
         volumes: [
           { hostPath: DIR, containerPath: DIR },
           // The docker executor starts job containers on the host's engine.

@@ -1,6 +1,7 @@
-// /etc/gitlab-runner/config.toml, written with a TOML library from the typed config. Tokens are
-// not in it: each runner's token is a placeholder that the host's register step fills in from
-// the 0600 token files it keeps (tokens travel on stdin only).
+// /etc/gitlab-runner/config.toml, written with a TOML library from the typed config. Credentials
+// are not in it: each runner's `token` line is a placeholder that the host's register step replaces
+// with the credential keys `gitlab-runner register` writes (id, token, token_obtained_at,
+// token_expires_at: common/config.go RunnerCredentials), from the 0600 files it keeps.
 import { stringify } from "smol-toml";
 import type { RunnerConfig, RunnersConfig } from "../config/schema";
 
@@ -16,6 +17,7 @@ function runnerTable(r: RunnerConfig, url: string): Toml {
     token: tokenPlaceholder(r.name),
     executor: r.executor,
     limit: r.limit,
+    request_concurrency: r.requestConcurrency,
     builds_dir: r.buildsDir,
     cache_dir: r.cacheDir,
     environment: r.environment.length ? r.environment : undefined,
@@ -47,11 +49,12 @@ export function renderRunnerConfig(global: RunnersConfig, runners: readonly Runn
     log_level: global.logLevel,
     log_format: global.logFormat,
     check_interval: global.checkInterval,
+    shutdown_timeout: global.shutdownTimeout,
     listen_address: global.listenAddress,
     session_server: global.sessionServer
       ? { listen_address: global.sessionServer.listenAddress, advertise_address: global.sessionServer.advertiseAddress, session_timeout: global.sessionServer.sessionTimeout }
       : undefined,
     runners: runners.map((r) => runnerTable(r, r.url ?? defaultUrl!)),
   });
-  return `# Managed by gitlab-ha (components/runner). Tokens are filled in on the host.\n${stringify(doc)}\n`;
+  return `# Managed by gitlab-ha (components/runner). Credentials are filled in on the host.\n${stringify(doc)}\n`;
 }

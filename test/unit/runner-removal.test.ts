@@ -1,11 +1,9 @@
-// Runners leaving the config, against a loopback stand-in of GitLab's runner API that records every
-// request: a glrt- runner loses only this host's runner manager (gitlab-runner commands/unregister.go),
+// Runners leaving the config, against the shared loopback stand-in of GitLab's runner API
+// (test/gitlab-api-stand-in.ts), which records every request: a glrt- runner loses only this host's runner manager (gitlab-runner commands/unregister.go),
 // a legacy runner is deleted; form fields are text, never files; and the config rules around runners
 // (registration tokens since 17.0, credentials in URLs, the runner version).
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -15,15 +13,14 @@ import { renderScript } from "../../components/host/script";
 import { run } from "../../components/offline/run";
 import { runnerVersionOf, tokenLines } from "../../components/runner/host";
 import { renderRunnerConfig } from "../../components/runner/render";
+import { GitlabApiStandIn } from "../gitlab-api-stand-in";
 import { byName, evaluateStack, shellcheck } from "../helpers";
 
-interface Seen { method: string; path: string; contentType: string; body: string }
-
-describe("runner removal (loopback stand-in of GitLab's runner API)", () => {
-  const requests: Seen[] = [];
-  let server: http.Server;
+describe("runner removal (shared stand-in of GitLab's runner API)", () => {
+  let api: GitlabApiStandIn;
   let url: string;
   let dir: string;
+  const requests = () => api.requests;
   const runners = runnersSchema.parse({
     version: "17.11.0",
     runners: [
@@ -58,61 +55,66 @@ describe("runner removal (loopback stand-in of GitLab's runner API)", () => {
   };
 
   before(async () => {
-    server = http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (d: Buffer) => (body += d.toString()));
-      req.on("end", () => {
-        requests.push({ method: req.method!, path: req.url!, contentType: String(req.headers["content-type"] ?? ""), body });
-        // GitLab issues a command-line registered runner a token without the glrt- prefix.
-        if (req.method === "POST") res.writeHead(201, { "content-type": "application/json" }).end('{"id":7,"token":"t1_legacyIssuedToken"}');
-        else res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await GitlabApiStandIn.start();
+    url = api.url;
+    api.createRunner("glrt-created-in-gitlab_1");
+    api.allowRegistrationToken("GR1348941legacy");
   });
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "runner-removal-"));
-    requests.length = 0;
+    api.reset();
   });
-  after(() => server.close());
+  after(() => api.close());
 
   it("a glrt- runner: DELETE /api/v4/runners/managers with its token and this host's system id; the runner itself is not deleted", async () => {
     fs.writeFileSync(path.join(dir, ".runner_system_id"), "s_0123456789ab\n");
     await step(["created"], { created: { token: "glrt-created-in-gitlab_1" } });
-    assert.equal(requests.length, 0, "an authentication token is never registered");
+    // Verified, never registered; with this host's system id, as VerifyRunner sends it.
+    assert.deepEqual(requests().map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners/verify"]);
+    assert.deepEqual(JSON.parse(requests()[0]!.body), { token: "glrt-created-in-gitlab_1", system_id: "s_0123456789ab" });
+    assert.deepEqual(api.managersOf("glrt-created-in-gitlab_1"), ["s_0123456789ab"]);
+    api.reset();
     const out = await step([], {});
     assert.match(out, /runner created: runner manager s_0123456789ab unregistered at http:\/\/127\.0\.0\.1:\d+ \(the runner stays in GitLab\)/);
-    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["DELETE /api/v4/runners/managers"]);
-    assert.equal(requests[0]!.contentType, "application/json");
-    assert.deepEqual(JSON.parse(requests[0]!.body), { token: "glrt-created-in-gitlab_1", system_id: "s_0123456789ab" });
-    assert.ok(!requests.some((r) => r.method === "DELETE" && r.path === "/api/v4/runners"), "DELETE /api/v4/runners would delete the runner for every host");
+    assert.deepEqual(requests().map((r) => `${r.method} ${r.path}`), ["DELETE /api/v4/runners/managers"]);
+    assert.equal(requests()[0]!.contentType, "application/json");
+    assert.equal(requests()[0]!.runnerToken, "glrt-created-in-gitlab_1");
+    assert.deepEqual(JSON.parse(requests()[0]!.body), { token: "glrt-created-in-gitlab_1", system_id: "s_0123456789ab" });
+    assert.deepEqual(api.managersOf("glrt-created-in-gitlab_1"), []);
+    assert.ok(api.knows("glrt-created-in-gitlab_1"), "the runner stays in GitLab");
+    assert.ok(!requests().some((r) => r.method === "DELETE" && r.path === "/api/v4/runners"), "DELETE /api/v4/runners would delete the runner for every host");
     assert.deepEqual(fs.readdirSync(path.join(dir, "tokens")), [], "token forgotten");
     assert.equal(await step([], {}), "", "a second run changes nothing");
-    assert.equal(requests.length, 1);
+    assert.equal(requests().length, 1);
   });
 
   it("a glrt- runner this host never ran (no .runner_system_id): forgotten, nothing sent", async () => {
     await step(["created"], { created: { token: "glrt-created-in-gitlab_1" } });
+    assert.deepEqual(JSON.parse(requests()[0]!.body), { token: "glrt-created-in-gitlab_1" }, "no system id to send");
+    api.reset();
     const out = await step([], {});
     assert.match(out, /runner created: forgotten \(no runner system id/);
-    assert.equal(requests.length, 0);
+    assert.equal(requests().length, 0);
   });
 
   it("a runner registered with a registration token keeps the legacy DELETE /api/v4/runners", async () => {
     await step(["legacy"], { legacy: { registrationToken: "GR1348941legacy" } });
-    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners"]);
+    assert.deepEqual(requests().map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners"]);
+    const issued = fs.readFileSync(path.join(dir, "tokens", "legacy"), "utf8");
+    assert.ok(api.knows(issued));
     await step([], {});
-    assert.deepEqual(requests.map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners", "DELETE /api/v4/runners"]);
-    assert.match(requests[1]!.body, /name="token"\r\n\r\nt1_legacyIssuedToken\r\n/);
+    assert.deepEqual(requests().map((r) => `${r.method} ${r.path}`), ["POST /api/v4/runners", "DELETE /api/v4/runners"]);
+    assert.match(issued, /^t1_issued/, "GitLab issues a command-line registered runner a token without the glrt- prefix");
+    assert.ok(requests()[1]!.body.includes(`name="token"\r\n\r\n${issued}\r\n`), requests()[1]!.body);
+    assert.ok(!api.knows(issued), "deleted in GitLab");
   });
 
   it("sends a description starting with @ or < as text, never the named file", async () => {
     const secret = path.join(dir, "config-with-tokens.toml");
     fs.writeFileSync(secret, "token = \"glrt-would-leak\"\n");
     await step(["legacy"], { legacy: { registrationToken: "GR1348941legacy" } }, `@${secret}`);
-    assert.equal(requests.length, 1);
-    const body = requests[0]!.body;
+    assert.equal(requests().length, 1);
+    const body = requests()[0]!.body;
     assert.ok(!body.includes("would-leak"), "the file named by the description was uploaded");
     assert.ok(body.includes(`name="description"\r\n\r\n@${secret}\r\n`), body);
     assert.match(body, /name="tag_list"\r\n\r\nt\r\n/);
