@@ -168,7 +168,7 @@ export function renderFailoverContract(c: FailoverContractInput): string {
           `Brings ${r} up at boot: ${SENTINEL_UNIT} (${c.sentinelExec}), nothing else on data nodes: run \`drbdadm adjust ${r}\` when it starts.`,
           `Starts, on the node it elects, in this order: \`drbdadm primary ${r}\`, \`mount ${c.device} ${mount}\`, \`systemctl start ${unit}\`.`,
           `Stops, in reverse order: \`systemctl stop ${unit}\`, \`umount ${mount}\`, \`drbdadm secondary ${r}\`.`,
-          `Never starts gitlab-runsvdir.service (GitLab runs in a container here) and never \`primary --force\`.`,
+          `Starts GitLab only through ${unit} (not the runbook's gitlab-runsvdir: GitLab runs in a container), never with \`primary --force\`.`,
         ]
       : [
           `Brings ${r} up at boot: drbd-reactor.service (enabled), its promoter runs \`drbdadm adjust ${r}\` on start.`,

@@ -1,191 +1,6 @@
 # Commands of hosts/runner1, in order (gitlab-ha offline render).
 
-# [1] runner-runner1-template-write
-#     after: -
-#     stdin: files/etc/gitlab-runner/config.toml.tmpl (mode 0640, root:root)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/gitlab-runner/config.toml.tmpl on runner1
-# host: runner1
-FILE_PATH=/etc/gitlab-runner/config.toml.tmpl
-FILE_MODE=0640
-FILE_OWNER=root
-FILE_GROUP=root
-FILE_MKDIR=true
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [2] runner-runner1-register
-#     after: runner-runner1-template-write
-#     stdin: [secret]
-#     re-run when changed: ["7fe183c3bab0fcbdd2444fe115d20b3cea1f608d624c4c5eb230664f6efbf2b0"]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: register runners docker-1 and write config.toml
-# host: runner1
-TOKEN_DIR=/etc/gitlab-runner/tokens
-SYSTEM_ID_FILE=/etc/gitlab-runner/.runner_system_id
-TEMPLATE=/etc/gitlab-runner/config.toml.tmpl
-CONFIG_FILE=/etc/gitlab-runner/config.toml
-RUNNER_NAMES=(docker-1)
-RUNNER_URLS=(https://gitlab.example.com)
-RUNNER_DESCRIPTIONS=(docker-1)
-RUNNER_TAGS=('')
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Registers this host's runners and writes config.toml. stdin: one line per runner,
-# "<name> token <glrt-...>" (authentication token, GitLab 15.10+) or "<name> registration <token>"
-# (legacy flow: registered once through POST /api/v4/runners). Each runner's token is kept in a
-# 0600 file under $TOKEN_DIR, so a second run registers nothing again. config.toml is the template
-# with the tokens filled in, rewritten only when it differs. A runner that left the config is then
-# unregistered as gitlab-runner's own `unregister` does (commands/unregister.go): a glrt- token only
-# removes this host's runner manager, the runner stays in GitLab; a legacy token deletes the
-# runner. Tokens never appear in argv or output.
-declare -A kind token
-while read -r name k t; do
-  [ -n "$name" ] || continue
-  kind[$name]=$k
-  token[$name]=$t
-done
-install -d -m 0700 "$TOKEN_DIR"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-api() { # method, url, then form fields: the token as -F name=<file (curl reads the file we wrote),
-  # every other field with --form-string, so a value starting with @ or < is sent as text and never
-  # makes curl upload a file (curl(1), -F).
-  curl --silent --show-error --fail --max-time 30 -X "$1" "$2/api/v4/runners" "${@:3}"
-}
-
-for i in "${!RUNNER_NAMES[@]}"; do
-  n=${RUNNER_NAMES[$i]}
-  url=${RUNNER_URLS[$i]}
-  [ -n "${kind[$n]:-}" ] || die "no token on stdin for runner $n"
-  printf '%s' "${token[$n]}" >"$work/given"
-  case "${kind[$n]}" in
-    token)
-      if ! cmp -s "$work/given" "$TOKEN_DIR/$n"; then
-        install -m 0600 "$work/given" "$TOKEN_DIR/$n"
-        changed "runner $n: authentication token installed"
-      fi
-      ;;
-    registration)
-      if [ ! -s "$TOKEN_DIR/$n" ]; then
-        api POST "$url" -F "token=<$work/given" --form-string "description=${RUNNER_DESCRIPTIONS[$i]}" \
-          --form-string "tag_list=${RUNNER_TAGS[$i]}" --form-string "run_untagged=$([ -z "${RUNNER_TAGS[$i]}" ] && echo true || echo false)" >"$work/reply" ||
-          die "runner $n: registration at $url failed"
-        sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' "$work/reply" | tr -d '\n' >"$work/issued"
-        [ -s "$work/issued" ] || die "runner $n: $url answered without a token"
-        install -m 0600 "$work/issued" "$TOKEN_DIR/$n"
-        changed "runner $n: registered at $url"
-      fi
-      ;;
-    *) die "runner $n: unknown token kind '${kind[$n]}'" ;;
-  esac
-  printf '%s\n' "$url" >"$TOKEN_DIR/$n.url"
-done
-
-# config.toml: the template with every placeholder replaced by the runner's token file.
-awk -v dir="$TOKEN_DIR" '
-  match($0, /@@GITLAB_HA_TOKEN:[a-z0-9-]+@@/) {
-    name = substr($0, RSTART + 18, RLENGTH - 20)
-    file = dir "/" name
-    if ((getline tok < file) <= 0) { print "no token file for " name > "/dev/stderr"; exit 1 }
-    close(file)
-    $0 = substr($0, 1, RSTART - 1) tok substr($0, RSTART + RLENGTH)
-  }
-  { print }' "$TEMPLATE" >"$work/config.toml"
-if ! cmp -s "$work/config.toml" "$CONFIG_FILE"; then
-  install -m 0600 "$work/config.toml" "$CONFIG_FILE"
-  changed "$CONFIG_FILE written (runners: ${RUNNER_NAMES[*]:-none})"
-fi
-
-# Runners no longer in the config (config.toml, written above, no longer names them, so the running
-# gitlab-runner stops using their tokens): unregistered at their GitLab, then forgotten.
-system_id() { # gitlab-runner's own rule: a valid id is ^[sr]_[0-9a-zA-Z]{12}$ (configfile/system_id_state.go)
-  local id=""
-  [ -r "$SYSTEM_ID_FILE" ] && id=$(tr -d '[:space:]' <"$SYSTEM_ID_FILE")
-  [[ "$id" =~ ^[sr]_[0-9a-zA-Z]{12}$ ]] && printf '%s' "$id"
-  return 0
-}
-for f in "$TOKEN_DIR"/*; do
-  [ -f "$f" ] || continue
-  n=$(basename "$f")
-  case "$n" in *.url) continue ;; esac
-  case " ${RUNNER_NAMES[*]} " in *" $n "*) continue ;; esac
-  url=$(cat "$TOKEN_DIR/$n.url")
-  tok=$(cat "$f")
-  case "$tok" in
-    glrt-*)
-      # network/gitlab.go TokenIsCreatedRunnerToken: a runner created in GitLab (glrt-) is shared by
-      # every host using its token; only this host's manager goes: DELETE /api/v4/runners/managers
-      # {token, system_id}, as UnregisterRunnerManager sends it. 404: GitLab has no such manager.
-      sid=$(system_id)
-      if [ -z "$sid" ]; then
-        rm -f "$f" "$TOKEN_DIR/$n.url"
-        changed "runner $n: forgotten (no runner system id in $SYSTEM_ID_FILE: this host never ran it; the runner stays in GitLab)"
-        continue
-      fi
-      [[ "$tok" =~ ^[A-Za-z0-9._-]+$ ]] || die "runner $n: the stored token has unexpected characters"
-      printf '{"token":"%s","system_id":"%s"}' "$tok" "$sid" >"$work/body"
-      code=$(curl --silent --show-error --max-time 30 -X DELETE -H 'Content-Type: application/json' \
-        --data-binary "@$work/body" -o /dev/null -w '%{http_code}' "$url/api/v4/runners/managers") ||
-        die "runner $n: unregistering its manager $sid at $url failed"
-      case "$code" in
-        204) what="unregistered" ;;
-        404) what="was not known" ;;
-        *) die "runner $n: unregistering its manager $sid at $url answered HTTP $code" ;;
-      esac
-      rm -f "$f" "$TOKEN_DIR/$n.url"
-      changed "runner $n: runner manager $sid $what at $url (the runner stays in GitLab)"
-      ;;
-    *)
-      api DELETE "$url" -F "token=<$f" >/dev/null || die "runner $n: unregistering at $url failed"
-      rm -f "$f" "$TOKEN_DIR/$n.url"
-      changed "runner $n: unregistered at $url"
-      ;;
-  esac
-done
-GITLAB_HA_SCRIPT
-)"
-
-# [3] firewall-runner1-install
+# [1] firewall-runner1-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -193,6 +8,7 @@ set -euo pipefail
 # gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: runner1
 OS_FAMILY=dnf
+DOCKER_OWED=/var/lib/gitlab-ha/docker-restart-after-firewalld
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -253,12 +69,28 @@ esac
 # ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
 # whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
 # masked (also where it is not installed, so a later install cannot start it).
+# Stopping a running firewalld < 2.0 flushes every iptables table, Docker's chains included
+# (CleanupOnExit defaults to yes: firewalld v1.3.x src/firewall/core/fw.py stop() -> flush()), and
+# Docker does not put them back (moby libnetwork/iptables/firewalld.go connectionLost does
+# nothing): Docker is restarted after such a stop, which recreates its chains. The marker keeps
+# that restart owed when this step fails in between.
+firewalld_active() { systemctl is-active --quiet firewalld.service; }
 if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  if firewalld_active; then mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"; fi
   systemctl mask --quiet --now firewalld.service
   changed "firewalld stopped and masked"
-elif systemctl is-active --quiet firewalld.service; then
+elif firewalld_active; then
+  mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"
   systemctl stop firewalld.service
   changed "firewalld stopped"
+fi
+if [ -e "$DOCKER_OWED" ]; then
+  # A Docker that is not running creates its chains when it starts.
+  if systemctl is-active --quiet docker.service; then
+    systemctl restart docker.service
+    changed "restarted docker: firewalld's stop flushed its iptables chains"
+  fi
+  rm -f "$DOCKER_OWED"
 fi
 
 if [ "$OS_FAMILY" = dnf ]; then
@@ -274,7 +106,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [4] firewall-runner1-rules-write
+# [2] firewall-runner1-rules-write
 #     after: firewall-runner1-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -320,7 +152,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [5] firewall-runner1-rules6-write
+# [3] firewall-runner1-rules6-write
 #     after: firewall-runner1-install
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -366,7 +198,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [6] firewall-runner1-apply
+# [4] firewall-runner1-apply
 #     after: firewall-runner1-rules-write, firewall-runner1-rules6-write
 #     stdin: none
 #     re-run when changed: ["d6d1b698b74f16cb648aea17203e66fed7e7fa15c0f80cd916ae4b325f2722f1","598d83bad46f6164adfaa30a203f6114534f94628217b803297fd88609b385ef"]
@@ -575,5 +407,190 @@ apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
 if [ -e /proc/net/if_inet6 ]; then
   apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
+GITLAB_HA_SCRIPT
+)"
+
+# [5] runner-runner1-template-write
+#     after: -
+#     stdin: files/etc/gitlab-runner/config.toml.tmpl (mode 0640, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/gitlab-runner/config.toml.tmpl on runner1
+# host: runner1
+FILE_PATH=/etc/gitlab-runner/config.toml.tmpl
+FILE_MODE=0640
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [6] runner-runner1-register
+#     after: runner-runner1-template-write
+#     stdin: [secret]
+#     re-run when changed: ["7fe183c3bab0fcbdd2444fe115d20b3cea1f608d624c4c5eb230664f6efbf2b0"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: register runners docker-1 and write config.toml
+# host: runner1
+TOKEN_DIR=/etc/gitlab-runner/tokens
+SYSTEM_ID_FILE=/etc/gitlab-runner/.runner_system_id
+TEMPLATE=/etc/gitlab-runner/config.toml.tmpl
+CONFIG_FILE=/etc/gitlab-runner/config.toml
+RUNNER_NAMES=(docker-1)
+RUNNER_URLS=(https://gitlab.example.com)
+RUNNER_DESCRIPTIONS=(docker-1)
+RUNNER_TAGS=('')
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Registers this host's runners and writes config.toml. stdin: one line per runner,
+# "<name> token <glrt-...>" (authentication token, GitLab 15.10+) or "<name> registration <token>"
+# (legacy flow: registered once through POST /api/v4/runners). Each runner's token is kept in a
+# 0600 file under $TOKEN_DIR, so a second run registers nothing again. config.toml is the template
+# with the tokens filled in, rewritten only when it differs. A runner that left the config is then
+# unregistered as gitlab-runner's own `unregister` does (commands/unregister.go): a glrt- token only
+# removes this host's runner manager, the runner stays in GitLab; a legacy token deletes the
+# runner. Tokens never appear in argv or output.
+declare -A kind token
+while read -r name k t; do
+  [ -n "$name" ] || continue
+  kind[$name]=$k
+  token[$name]=$t
+done
+install -d -m 0700 "$TOKEN_DIR"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+api() { # method, url, then form fields: the token as -F name=<file (curl reads the file we wrote),
+  # every other field with --form-string, so a value starting with @ or < is sent as text and never
+  # makes curl upload a file (curl(1), -F).
+  curl --silent --show-error --fail --max-time 30 -X "$1" "$2/api/v4/runners" "${@:3}"
+}
+
+for i in "${!RUNNER_NAMES[@]}"; do
+  n=${RUNNER_NAMES[$i]}
+  url=${RUNNER_URLS[$i]}
+  [ -n "${kind[$n]:-}" ] || die "no token on stdin for runner $n"
+  printf '%s' "${token[$n]}" >"$work/given"
+  case "${kind[$n]}" in
+    token)
+      if ! cmp -s "$work/given" "$TOKEN_DIR/$n"; then
+        install -m 0600 "$work/given" "$TOKEN_DIR/$n"
+        changed "runner $n: authentication token installed"
+      fi
+      ;;
+    registration)
+      if [ ! -s "$TOKEN_DIR/$n" ]; then
+        api POST "$url" -F "token=<$work/given" --form-string "description=${RUNNER_DESCRIPTIONS[$i]}" \
+          --form-string "tag_list=${RUNNER_TAGS[$i]}" --form-string "run_untagged=$([ -z "${RUNNER_TAGS[$i]}" ] && echo true || echo false)" >"$work/reply" ||
+          die "runner $n: registration at $url failed"
+        sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' "$work/reply" | tr -d '\n' >"$work/issued"
+        [ -s "$work/issued" ] || die "runner $n: $url answered without a token"
+        install -m 0600 "$work/issued" "$TOKEN_DIR/$n"
+        changed "runner $n: registered at $url"
+      fi
+      ;;
+    *) die "runner $n: unknown token kind '${kind[$n]}'" ;;
+  esac
+  printf '%s\n' "$url" >"$TOKEN_DIR/$n.url"
+done
+
+# config.toml: the template with every placeholder replaced by the runner's token file.
+awk -v dir="$TOKEN_DIR" '
+  match($0, /@@GITLAB_HA_TOKEN:[a-z0-9-]+@@/) {
+    name = substr($0, RSTART + 18, RLENGTH - 20)
+    file = dir "/" name
+    if ((getline tok < file) <= 0) { print "no token file for " name > "/dev/stderr"; exit 1 }
+    close(file)
+    $0 = substr($0, 1, RSTART - 1) tok substr($0, RSTART + RLENGTH)
+  }
+  { print }' "$TEMPLATE" >"$work/config.toml"
+if ! cmp -s "$work/config.toml" "$CONFIG_FILE"; then
+  install -m 0600 "$work/config.toml" "$CONFIG_FILE"
+  changed "$CONFIG_FILE written (runners: ${RUNNER_NAMES[*]:-none})"
+fi
+
+# Runners no longer in the config (config.toml, written above, no longer names them, so the running
+# gitlab-runner stops using their tokens): unregistered at their GitLab, then forgotten.
+system_id() { # gitlab-runner's own rule: a valid id is ^[sr]_[0-9a-zA-Z]{12}$ (configfile/system_id_state.go)
+  local id=""
+  [ -r "$SYSTEM_ID_FILE" ] && id=$(tr -d '[:space:]' <"$SYSTEM_ID_FILE")
+  [[ "$id" =~ ^[sr]_[0-9a-zA-Z]{12}$ ]] && printf '%s' "$id"
+  return 0
+}
+for f in "$TOKEN_DIR"/*; do
+  [ -f "$f" ] || continue
+  n=$(basename "$f")
+  case "$n" in *.url) continue ;; esac
+  case " ${RUNNER_NAMES[*]} " in *" $n "*) continue ;; esac
+  url=$(cat "$TOKEN_DIR/$n.url")
+  tok=$(cat "$f")
+  case "$tok" in
+    glrt-*)
+      # network/gitlab.go TokenIsCreatedRunnerToken: a runner created in GitLab (glrt-) is shared by
+      # every host using its token; only this host's manager goes: DELETE /api/v4/runners/managers
+      # {token, system_id}, as UnregisterRunnerManager sends it. 404: GitLab has no such manager.
+      sid=$(system_id)
+      if [ -z "$sid" ]; then
+        rm -f "$f" "$TOKEN_DIR/$n.url"
+        changed "runner $n: forgotten (no runner system id in $SYSTEM_ID_FILE: this host never ran it; the runner stays in GitLab)"
+        continue
+      fi
+      [[ "$tok" =~ ^[A-Za-z0-9._-]+$ ]] || die "runner $n: the stored token has unexpected characters"
+      printf '{"token":"%s","system_id":"%s"}' "$tok" "$sid" >"$work/body"
+      code=$(curl --silent --show-error --max-time 30 -X DELETE -H 'Content-Type: application/json' \
+        --data-binary "@$work/body" -o /dev/null -w '%{http_code}' "$url/api/v4/runners/managers") ||
+        die "runner $n: unregistering its manager $sid at $url failed"
+      case "$code" in
+        204) what="unregistered" ;;
+        404) what="was not known" ;;
+        *) die "runner $n: unregistering its manager $sid at $url answered HTTP $code" ;;
+      esac
+      rm -f "$f" "$TOKEN_DIR/$n.url"
+      changed "runner $n: runner manager $sid $what at $url (the runner stays in GitLab)"
+      ;;
+    *)
+      api DELETE "$url" -F "token=<$f" >/dev/null || die "runner $n: unregistering at $url failed"
+      rm -f "$f" "$TOKEN_DIR/$n.url"
+      changed "runner $n: unregistered at $url"
+      ;;
+  esac
+done
 GITLAB_HA_SCRIPT
 )"
