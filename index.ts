@@ -54,6 +54,11 @@ export = async () => {
   const targets = hostTargets(config, credential, (h) => [...containerOf(h), ...(standIns?.byHost.get(h.name) ?? [])]);
   const withRole = (role: Role) => hostsWith(role).map((h) => targets.get(h.name)!);
 
+  // First on every host: masking firewalld flushes iptables (Docker's chains with it) and, until
+  // then, firewalld blocks the DRBD port; containers and DRBD's first connection come after it.
+  const firewall = config.firewall.enabled ? new Firewall("firewall", { stack: config, hosts: [...targets.values()] }) : undefined;
+  const firewallOf = (host: string): pulumi.Resource[] => (firewall ? [firewall.ready.get(host)!] : []);
+
   const [primary] = withRole("postgres-primary");
   const containerNameOf = (h: HostConfig) => (lab ? labGitlabContainer(stack, h.name) : "gitlab");
   // GitLab's writes stop while the database primary moves: through the failover engine's unit on
@@ -78,19 +83,18 @@ export = async () => {
       })
     : undefined;
 
+  const drbdNodes = [...withRole("drbd"), ...withRole("drbd-tiebreaker")];
   const drbd = config.drbd
-    ? new DrbdResource("drbd", { drbd: config.drbd, dataNodes: withRole("drbd"), tiebreakers: withRole("drbd-tiebreaker") })
+    ? new DrbdResource("drbd", {
+        drbd: config.drbd,
+        dataNodes: withRole("drbd"),
+        tiebreakers: withRole("drbd-tiebreaker"),
+        before: new Map(drbdNodes.map((h) => [h.name, firewallOf(h.name)])),
+      })
     : undefined;
 
-  if (drbd && config.drbd) {
-    new Failover("failover", {
-      failover: config.failover,
-      drbd: config.drbd,
-      nodes: withRole("drbd").map((host) => ({ host, after: drbd.ready.get(host.name)! })),
-    });
-  }
-
   // GitLab on each node's Docker engine: the local one in the lab, ssh:// to the node otherwise.
+  const gitlabNodes = new Map<string, GitlabNode>();
   for (const host of withRole("gitlab")) {
     const h = host.config;
     const onDrbd = h.roles.includes("drbd");
@@ -105,8 +109,14 @@ export = async () => {
       containerName,
       volumeRoot,
       engineIsLocal: lab !== undefined,
-      after: [postgres!.primary.ready, ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []), ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : [])],
+      after: [
+        postgres!.primary.ready,
+        ...(drbd?.ready.get(h.name) ? [drbd.ready.get(h.name)!] : []),
+        ...(lab?.gitlabStandIn ? [lab.gitlabStandIn] : []),
+        ...firewallOf(h.name),
+      ],
     });
+    gitlabNodes.set(h.name, node);
     new GitlabBackups(`backup-${h.name}`, { host, gitlab: g, container: containerName, volumeRoot, onDrbd, after: [node] });
     const writer = gitlabWriters.find((w) => w.host.name === h.name)!;
     gitlabStartStep(`postgres-switchover-gitlab-start-${h.name}`, writer, postgres!.switchover.plan, [node]);
@@ -121,17 +131,26 @@ export = async () => {
       ...(secrets.runnerTokens ? { tokens: secrets.runnerTokens } : {}),
       ...(g.version ? { gitlabVersion: g.version } : {}),
       engine: dockerEngine(config, host.config),
+      after: firewallOf(host.name),
     });
   }
 
-  if (config.firewall.enabled) new Firewall("firewall", { stack: config, hosts: [...targets.values()] });
+  // The failover engine starts GitLab's unit as soon as it is enabled, where the volume is primary:
+  // only once that unit, GitLab's directories and its container exist.
+  if (drbd && config.drbd) {
+    new Failover("failover", {
+      failover: config.failover,
+      drbd: config.drbd,
+      nodes: withRole("drbd").map((host) => ({ host, after: drbd.ready.get(host.name)!, startAfter: gitlabNodes.has(host.name) ? [gitlabNodes.get(host.name)!] : [] })),
+    });
+  }
 
   // What operators need; the password only as a secret output.
-  const gitlabNodes = hostsWith("gitlab");
+  const gitlabHosts = hostsWith("gitlab");
   const { http, https, ssh } = config.gitlab.ports;
   return {
-    ...(gitlabNodes.length && {
-      gitlab: gitlabNodes.map((h) => ({
+    ...(gitlabHosts.length && {
+      gitlab: gitlabHosts.map((h) => ({
         node: h.name,
         http: `http://${h.address}${http === 80 ? "" : `:${http}`}/`,
         https: `https://${h.address}${https === 443 ? "" : `:${https}`}/`,

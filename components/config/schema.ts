@@ -239,9 +239,8 @@ export const failoverSchema = z.strictObject({
     })
     .default({ execStart: "/opt/git_sentinel/git_sentinel", port: 7980 }),
   /**
-   * The unit that starts GitLab on a node: disabled at boot, ordered after the sentinel. The
-   * program's own gitlab-container.service by default; gitlab-runsvdir.service for Omnibus
-   * installed on the host as in the runbook.
+   * The unit that runs GitLab's container on a DRBD data node, written under this name by the
+   * program: disabled at boot, started only by the failover engine (see the failover contract).
    */
   gitlabUnit: unitName.default("gitlab-container.service"),
 });

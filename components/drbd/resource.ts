@@ -21,6 +21,11 @@ export interface DrbdResourceArgs {
   readonly dataNodes: readonly HostTarget[];
   /** Diskless quorum nodes (role drbd-tiebreaker). */
   readonly tiebreakers: readonly HostTarget[];
+  /**
+   * Per host, what must be in place before the resource connects: the firewall (on EL, firewalld
+   * blocks the DRBD port until it is masked, and init waits for its peers).
+   */
+  readonly before?: ReadonlyMap<string, readonly pulumi.Resource[]>;
 }
 
 export class DrbdResource extends pulumi.ComponentResource {
@@ -43,7 +48,9 @@ export class DrbdResource extends pulumi.ComponentResource {
       MOUNT_POINT: d.mountPoint,
     });
 
+    const before = (h: HostTarget) => args.before?.get(h.name) ?? [];
     const checked = new Map<string, remote.Command>();
+    const files = new Map<string, HostFile[]>();
     for (const h of nodes) {
       const base = `${name}-${h.name}`;
       const packages = h.family === "apt" ? ["drbd-utils"] : ["drbd9x-utils"];
@@ -55,7 +62,8 @@ export class DrbdResource extends pulumi.ComponentResource {
       );
       const file = (suffix: string, path: string, content: string) =>
         new HostFile(`${base}-${suffix}`, { host: h, path, content, mode: "0644", owner: "root", group: "root" }, { parent: this, dependsOn: [install] });
-      const files = [file("global", "/etc/drbd.d/global_common.conf", renderGlobalCommon(d)), file("res", `/etc/drbd.d/${d.resource}.res`, resourceFile)];
+      const written = [file("global", "/etc/drbd.d/global_common.conf", renderGlobalCommon(d)), file("res", `/etc/drbd.d/${d.resource}.res`, resourceFile)];
+      files.set(h.name, written);
       checked.set(
         h.name,
         hostCommand(
@@ -63,9 +71,9 @@ export class DrbdResource extends pulumi.ComponentResource {
           {
             host: h,
             script: { description: `validate DRBD resource ${d.resource} with drbdadm; no fstab mount`, vars: vars(h), bodies: ["components/drbd/scripts/check.sh"] },
-            triggers: files.map((f) => f.contentHash),
+            triggers: written.map((f) => f.contentHash),
           },
-          { parent: this, dependsOn: files },
+          { parent: this, dependsOn: written },
         ),
       );
     }
@@ -93,7 +101,7 @@ export class DrbdResource extends pulumi.ComponentResource {
             },
             triggers: [unitFile.contentHash],
           },
-          { parent: this, dependsOn: [unitFile] },
+          { parent: this, dependsOn: [unitFile, ...before(h)] },
         ),
       );
     }
@@ -125,7 +133,7 @@ export class DrbdResource extends pulumi.ComponentResource {
           },
         },
         // Never two initialisations of one disk at once.
-        { parent: this, dependsOn: [checked.get(h.name)!, ...(initial ? inits : []), ...votes], deleteBeforeReplace: true },
+        { parent: this, dependsOn: [checked.get(h.name)!, ...(initial ? inits : []), ...votes, ...before(h)], deleteBeforeReplace: true },
       );
       inits.push(init);
       ready.set(
@@ -138,6 +146,25 @@ export class DrbdResource extends pulumi.ComponentResource {
           },
           { parent: this, dependsOn: [init] },
         ),
+      );
+    }
+    // A changed resource file or global_common.conf reaches the running resource only through
+    // adjust, on every node once it is up (after init or the tiebreaker's unit).
+    const upSteps = new Map<string, remote.Command>([...args.tiebreakers.map((h, i) => [h.name, votes[i]!] as const), ...ordered.map((h, i) => [h.name, inits[i]!] as const)]);
+    for (const h of nodes) {
+      const base = `${name}-${h.name}`;
+      hostCommand(
+        `${base}-adjust`,
+        {
+          host: h,
+          script: {
+            description: `apply changed DRBD configuration to ${d.resource} (drbdadm adjust, disruptive plans refused while in use)`,
+            vars: { ...vars(h), ACTIVATE: d.activate },
+            bodies: ["components/drbd/scripts/adjust.sh"],
+          },
+          triggers: files.get(h.name)!.map((f) => f.contentHash),
+        },
+        { parent: this, dependsOn: [checked.get(h.name)!, upSteps.get(h.name)!] },
       );
     }
     this.ready = ready;

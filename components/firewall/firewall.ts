@@ -1,6 +1,7 @@
 // Per-host firewall, derived from the roles in the config (never a hand-kept port list): each
 // service port is open only to the hosts that use it, SSH only to the admin networks.
 import * as pulumi from "@pulumi/pulumi";
+import type { remote } from "@pulumi/command";
 import type { HostConfig, StackConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
@@ -8,6 +9,8 @@ import type { HostTarget } from "../host/target";
 import { GITLAB_CLIENTS_COMMENT } from "../policy/pack/checks";
 import { CHAIN, DOCKER_CHAIN, FirewallRule, renderIptablesRules } from "./render";
 
+/** Present while Docker owes a restart after firewalld's stop flushed its chains (install.sh). */
+const DOCKER_OWED = "/var/lib/gitlab-ha/docker-restart-after-firewalld";
 const RULES_FILES = { 4: "/etc/gitlab-ha/iptables.rules", 6: "/etc/gitlab-ha/ip6tables.rules" } as const;
 /** What restores the saved rules at boot: iptables-persistent (apt) or iptables-services (dnf). */
 const PERSIST_FILES = {
@@ -60,13 +63,20 @@ export interface FirewallArgs {
 }
 
 export class Firewall extends pulumi.ComponentResource {
+  /**
+   * Last step on each host: firewalld masked (Docker restarted if its stop flushed Docker's chains)
+   * and the rules applied. Containers and DRBD's first connection wait for it.
+   */
+  public readonly ready: ReadonlyMap<string, remote.Command>;
+
   constructor(name: string, args: FirewallArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("gitlab-ha:firewall:Firewall", name, {}, opts);
+    const ready = new Map<string, remote.Command>();
     for (const h of args.hosts) {
       const base = `${name}-${h.name}`;
       const install = hostCommand(
         `${base}-install`,
-        { host: h, script: { description: "install the OS's iptables persistence, mask firewalld", vars: { OS_FAMILY: h.family }, bodies: ["components/firewall/scripts/install.sh"] } },
+        { host: h, script: { description: "install the OS's iptables persistence, mask firewalld", vars: { OS_FAMILY: h.family, DOCKER_OWED }, bodies: ["components/firewall/scripts/install.sh"] } },
         { parent: this },
       );
       const rules = firewallRules(args.stack, h.config);
@@ -78,7 +88,7 @@ export class Firewall extends pulumi.ComponentResource {
             { parent: this, dependsOn: [install] },
           ),
       );
-      hostCommand(
+      const apply = hostCommand(
         `${base}-apply`,
         {
           host: h,
@@ -99,7 +109,9 @@ export class Firewall extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: files },
       );
+      ready.set(h.name, apply);
     }
+    this.ready = ready;
     this.registerOutputs({});
   }
 }

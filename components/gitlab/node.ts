@@ -82,10 +82,11 @@ export class GitlabNode extends pulumi.ComponentResource {
     const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });
     const after: pulumi.Resource[] = [...args.after];
     if (args.startedByFailover) {
+      // Under failover.gitlabUnit: the drop-ins, the start step and recovery all name that unit.
       after.push(
         new HostFile(
           `${name}-unit`,
-          { host: args.host, path: `/etc/systemd/system/${GITLAB_CONTAINER_UNIT}`, content: renderContainerUnit(args.containerName), mode: "0644", owner: "root", group: "root" },
+          { host: args.host, path: `/etc/systemd/system/${args.stack.failover.gitlabUnit}`, content: renderContainerUnit(args.containerName), mode: "0644", owner: "root", group: "root" },
           { parent: this, dependsOn: [...args.after] },
         ),
       );

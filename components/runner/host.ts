@@ -20,6 +20,8 @@ export interface RunnerHostArgs {
   readonly engine: { readonly host: string; readonly sshOpts?: string[] };
   /** gitlab.version: the runner version defaults to its major.minor. */
   readonly gitlabVersion?: string;
+  /** Steps the container waits for: the host's firewall (masking firewalld flushes Docker's chains). */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 const DIR = "/etc/gitlab-runner";
@@ -99,7 +101,7 @@ export class RunnerHost extends pulumi.ComponentResource {
           { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" },
         ],
       },
-      { parent: this, provider, dependsOn: [register], deleteBeforeReplace: true },
+      { parent: this, provider, dependsOn: [register, ...(args.after ?? [])], deleteBeforeReplace: true },
     );
     this.registerOutputs({});
   }

@@ -7,19 +7,30 @@ import type { DrbdConfig, FailoverConfig } from "../config/schema";
 import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
-import { GITLAB_GUARD_DROP_IN, renderGitlabAfterSentinelDropIn, renderGitlabGuardDropIn, renderPromoterConfig, renderSentinelUnit, SENTINEL_UNIT } from "./render";
+import * as path from "node:path";
+import {
+  GITLAB_GUARD_DROP_IN,
+  mountUnitOf,
+  renderFailoverContract,
+  renderGitlabAfterSentinelDropIn,
+  renderGitlabGuardDropIn,
+  renderPromoterConfig,
+  renderSentinelUnit,
+  SENTINEL_UNIT,
+} from "./render";
 
 export interface FailoverArgs {
   readonly failover: FailoverConfig;
   readonly drbd: DrbdConfig;
-  /** DRBD data nodes, each with the step after which its volume configuration is in place. */
-  readonly nodes: readonly { readonly host: HostTarget; readonly after: pulumi.Resource }[];
+  /**
+   * DRBD data nodes, each with the step after which its volume configuration is in place and
+   * (startAfter) what must exist before the engine may start GitLab there: GitLab's unit, its
+   * data directories and its container (components/gitlab/node.ts).
+   */
+  readonly nodes: readonly { readonly host: HostTarget; readonly after: pulumi.Resource; readonly startAfter?: readonly pulumi.Resource[] }[];
 }
 
-/** systemd's name for the mount unit of a path (systemd-escape --path for plain paths). */
-export function mountUnitOf(path: string): string {
-  return `${path.replace(/^\/+|\/+$/g, "").replace(/-/g, "\\x2d").replace(/\//g, "-") || "-"}.mount`;
-}
+export { mountUnitOf };
 
 export function renderMountUnit(d: DrbdConfig): string {
   return [
@@ -35,15 +46,27 @@ export function renderMountUnit(d: DrbdConfig): string {
 }
 
 const PROMOTER_FILE = "/etc/drbd-reactor.d/gitlab-ha.toml";
+/** The failover contract's file name: next to the sentinel, or in /etc/gitlab-ha with drbd-reactor. */
+export const CONTRACT_FILE = "gitlab-ha-failover-contract.txt";
 
 export class Failover extends pulumi.ComponentResource {
   constructor(name: string, args: FailoverArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("gitlab-ha:failover:Failover", name, {}, opts);
     const f = args.failover;
-    for (const { host, after } of args.nodes) {
+    for (const { host, after, startAfter = [] } of args.nodes) {
       const base = `${name}-${host.name}`;
       const file = (suffix: string, path: string, content: string) =>
         new HostFile(`${base}-${suffix}`, { host, path, content, mode: "0644", owner: "root", group: "root", createDirectory: true }, { parent: this, dependsOn: [after] });
+      // The contract the engine keeps, written where a reviewer (and the sentinel's authors) look.
+      const contract = renderFailoverContract({
+        engine: f.engine,
+        resource: args.drbd.resource,
+        device: args.drbd.device,
+        mountPoint: args.drbd.mountPoint,
+        gitlabUnit: f.gitlabUnit,
+        sentinelExec: f.sentinel.execStart,
+      });
+      file("contract", f.engine === "sentinel" ? path.posix.join(path.posix.dirname(f.sentinel.execStart), CONTRACT_FILE) : `/etc/gitlab-ha/${CONTRACT_FILE}`, contract);
       // Either engine: GitLab's unit refuses to start where the volume is not mounted.
       const guard = file("gitlab-guard", `/etc/systemd/system/${f.gitlabUnit}.d/${GITLAB_GUARD_DROP_IN}`, renderGitlabGuardDropIn({ mountPoint: args.drbd.mountPoint, engine: f.engine }));
       if (f.engine === "sentinel") {
@@ -63,7 +86,10 @@ export class Failover extends pulumi.ComponentResource {
             },
             triggers: files.map((x) => x.contentHash),
           },
-          { parent: this, dependsOn: files },
+          // The engine starts GitLab's unit at once where the volume is primary: started before the
+          // unit, the container or the data directories exist, the start fails, drbd-reactor stops
+          // its target and with it the PartOf mount, and the volume step then finds no volume.
+          { parent: this, dependsOn: [...files, ...startAfter] },
         );
       } else {
         const mount = mountUnitOf(args.drbd.mountPoint);
@@ -83,7 +109,10 @@ export class Failover extends pulumi.ComponentResource {
             },
             triggers: files.map((x) => x.contentHash),
           },
-          { parent: this, dependsOn: files },
+          // The engine starts GitLab's unit at once where the volume is primary: started before the
+          // unit, the container or the data directories exist, the start fails, drbd-reactor stops
+          // its target and with it the PartOf mount, and the volume step then finds no volume.
+          { parent: this, dependsOn: [...files, ...startAfter] },
         );
       }
     }

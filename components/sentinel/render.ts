@@ -133,3 +133,53 @@ export function renderPromoterConfig(o: { readonly resource: string; readonly st
     "",
   ].join("\n");
 }
+
+/** What each failover engine does on a DRBD data node, and so what the operators' sentinel must do. */
+export interface FailoverContractInput {
+  readonly engine: "sentinel" | "drbd-reactor";
+  readonly resource: string;
+  readonly device: string;
+  readonly mountPoint: string;
+  readonly gitlabUnit: string;
+  readonly sentinelExec: string;
+}
+
+/**
+ * The failover contract of a data node, written next to the sentinel (or the promoter file) so
+ * that a reviewer and the sentinel's authors read the same settings: auto-promote (the runbook
+ * left DRBD 9's default, yes; the resource file says no), who brings the resource up at boot
+ * (drbd.service is disabled; drbd-reactor's promoter runs `drbdadm adjust` on start, drbd-reactor
+ * doc/promoter.md "Adjusting resources on start"), and which unit starts GitLab.
+ */
+export function renderFailoverContract(c: FailoverContractInput): string {
+  const r = resourceName(c.resource);
+  const unit = unitName(c.gitlabUnit);
+  const mount = mountPath(c.mountPoint);
+  const common = [
+    HEADER,
+    `# Failover contract of DRBD resource ${r} on this data node (engine: ${c.engine}).`,
+    `auto-promote: no (/etc/drbd.d/${r}.res). Opening or mounting ${c.device} does NOT promote; the runbook's resource had yes.`,
+    `drbd.service: disabled at boot. /etc/fstab: no entry for ${c.device} or ${mount}.`,
+    `GitLab's unit: ${unit} (runs the GitLab container; disabled at boot; refuses to start unless ${mount} is a mount point).`,
+  ];
+  const steps =
+    c.engine === "sentinel"
+      ? [
+          `Brings ${r} up at boot: ${SENTINEL_UNIT} (${c.sentinelExec}), nothing else on data nodes: run \`drbdadm adjust ${r}\` when it starts.`,
+          `Starts, on the node it elects, in this order: \`drbdadm primary ${r}\`, \`mount ${c.device} ${mount}\`, \`systemctl start ${unit}\`.`,
+          `Stops, in reverse order: \`systemctl stop ${unit}\`, \`umount ${mount}\`, \`drbdadm secondary ${r}\`.`,
+          `Starts GitLab only through ${unit} (not the runbook's gitlab-runsvdir: GitLab runs in a container), never with \`primary --force\`.`,
+        ]
+      : [
+          `Brings ${r} up at boot: drbd-reactor.service (enabled), its promoter runs \`drbdadm adjust ${r}\` on start.`,
+          `Starts, on the node that may promote: promotes ${r}, then ${mountUnitOf(mount)} and ${unit} (/etc/drbd-reactor.d/gitlab-ha.toml).`,
+          `Stops them in reverse order on demotion or quorum loss; a failed demotion reboots the node.`,
+          `No sentinel runs: ${SENTINEL_UNIT} must not be installed.`,
+        ];
+  return [...common, ...steps, ""].join("\n");
+}
+
+/** systemd's name for the mount unit of a path (systemd-escape --path for plain paths). */
+export function mountUnitOf(path: string): string {
+  return `${path.replace(/^\/+|\/+$/g, "").replace(/-/g, "\\x2d").replace(/\//g, "-") || "-"}.mount`;
+}

@@ -73,7 +73,7 @@ esac
       const bin = standIns(dir);
       fs.writeFileSync(path.join(dir, "firewalld.enabled"), "enabled\n");
       fs.writeFileSync(path.join(dir, "firewalld.active"), "");
-      const text = script("install", { OS_FAMILY: "dnf" });
+      const text = script("install", { OS_FAMILY: "dnf", DOCKER_OWED: path.join(dir, "docker-owed") });
       assert.equal(shellcheck(text), "");
       const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
       const first = sh(["bash", "-c", text], { env });

@@ -26,12 +26,28 @@ esac
 # ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
 # whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
 # masked (also where it is not installed, so a later install cannot start it).
+# Stopping a running firewalld < 2.0 flushes every iptables table, Docker's chains included
+# (CleanupOnExit defaults to yes: firewalld v1.3.x src/firewall/core/fw.py stop() -> flush()), and
+# Docker does not put them back (moby libnetwork/iptables/firewalld.go connectionLost does
+# nothing): Docker is restarted after such a stop, which recreates its chains. The marker keeps
+# that restart owed when this step fails in between.
+firewalld_active() { systemctl is-active --quiet firewalld.service; }
 if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  if firewalld_active; then mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"; fi
   systemctl mask --quiet --now firewalld.service
   changed "firewalld stopped and masked"
-elif systemctl is-active --quiet firewalld.service; then
+elif firewalld_active; then
+  mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"
   systemctl stop firewalld.service
   changed "firewalld stopped"
+fi
+if [ -e "$DOCKER_OWED" ]; then
+  # A Docker that is not running creates its chains when it starts.
+  if systemctl is-active --quiet docker.service; then
+    systemctl restart docker.service
+    changed "restarted docker: firewalld's stop flushed its iptables chains"
+  fi
+  rm -f "$DOCKER_OWED"
 fi
 
 if [ "$OS_FAMILY" = dnf ]; then

@@ -16,11 +16,11 @@ docker image inspect gitlab-ha-lab/gitlab-stand-in:17.11.7-ce.0 >/dev/null 2>&1 
 bash components/lab/scripts/slot-free.sh lab 38 gitlab-ha-lab 172.31.88.0/24 20760 20761 20762 20763 20764 20777 20778 20779
 
 # [4] gitlab-gitlab-volume
-#     after: drbd-gitlab-links, lab-gitlab-stand-in, postgres-pgsql-objects
+#     after: drbd-gitlab-links, firewall-gitlab-apply, lab-gitlab-stand-in, postgres-pgsql-objects
 #     stdin: none
 install -d -m 0755 /var/tmp/gitlab-ha-lab/etc/gitlab /var/tmp/gitlab-ha-lab/var/opt/gitlab /var/tmp/gitlab-ha-lab/var/log/gitlab
 
 # [5] gitlab-gitlab2-volume
-#     after: drbd-gitlab2-links, lab-gitlab-stand-in, postgres-pgsql-objects
+#     after: drbd-gitlab2-links, firewall-gitlab2-apply, lab-gitlab-stand-in, postgres-pgsql-objects
 #     stdin: none
 install -d -m 0755 /var/tmp/gitlab-ha-lab/etc/gitlab /var/tmp/gitlab-ha-lab/var/opt/gitlab /var/tmp/gitlab-ha-lab/var/log/gitlab

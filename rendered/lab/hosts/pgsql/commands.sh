@@ -1,614 +1,6 @@
 # Commands of hosts/pgsql, in order (gitlab-ha offline render).
 
-# [1] postgres-switchover
-#     after: lab-pgsql
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: switchover check: make pgsql the primary (standbys: pgsq2) if it is still a standby
-# host: pgsql
-PG_PORT=5432
-BINDIR=/usr/lib/postgresql/15/bin
-DATA_DIR=/var/lib/postgresql/15/main
-SERVICE=postgresql@15-main
-HOST_NAME=pgsql
-DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
-REBUILD_TOKEN=''
-MAX_LAG_BYTES=16777216
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
-# when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
-sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
-# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
-sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
-sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
-sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
-# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
-sw_rebuild_pending() {
-  [ -n "$REBUILD_TOKEN" ] || return 1
-  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
-}
-# Runs on the host the config names postgres-primary, before anything else of the switchover.
-# Nothing to do (prints nothing) when it holds no cluster yet or already is a primary. When it is
-# still a standby, a planned switchover is due: it must stream from the current primary and have
-# replayed all but postgres.switchover.maxLagBytes of its WAL, or nothing is touched.
-# Prints "gitlab-ha: switchover: <old> -> <new>", which the next steps read.
-sw_has_cluster || exit 0
-if ! sw_running; then
-  [ -f "$DATA_DIR/standby.signal" ] || exit 0 # a stopped primary: the service step starts it
-  die "$HOST_NAME is configured as postgres-primary but is a stopped standby: start $SERVICE so it catches up first, or promote it with npm run db:failover if the primary is lost"
-fi
-sw_in_recovery || exit 0
-# pg_stat_wal_receiver.latest_end_lsn is the primary's end of WAL as its last message said
-# (walreceiver.c ProcessWalSndrMessage: walEnd), so the difference is the lag behind the primary.
-row=$(sw_psql "SELECT status, sender_host, sender_port, coalesce(pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn()), 9223372036854775807)::bigint FROM pg_stat_wal_receiver")
-IFS='|' read -r status sender_host sender_port lag <<<"$row"
-if [ "$status" != streaming ]; then
-  # Not streaming: either a switchover stopped half-way (the old primary is down after a clean
-  # stop: the next step finds its shutdown checkpoint and promotion waits for it), or the primary
-  # is lost, which the next step refuses. Name the old primary from primary_conninfo.
-  conninfo=$(sw_psql "SHOW primary_conninfo")
-  sender_host=$(sed -n "s/.*host='\{0,1\}\([^' ]*\).*/\1/p" <<<"$conninfo")
-  sender_port=$(sed -n "s/.*port='\{0,1\}\([0-9]*\).*/\1/p" <<<"$conninfo")
-  [ -n "$sender_host" ] || die "$HOST_NAME is a standby without primary_conninfo: nothing to switch over from; use npm run db:failover to promote it"
-  old=$(sw_peer_name "$sender_host:${sender_port:-$PG_PORT}")
-  echo "gitlab-ha: switchover: $old -> $HOST_NAME (resuming: $HOST_NAME does not stream from $old now)"
-  exit 0
-fi
-old=$(sw_peer_name "$sender_host:$sender_port")
-if [ "$lag" -gt "$MAX_LAG_BYTES" ]; then
-  die "$HOST_NAME lags $lag bytes of WAL behind $old, more than postgres.switchover.maxLagBytes ($MAX_LAG_BYTES): nothing was touched; converge again when it has caught up"
-fi
-echo "gitlab-ha: switchover: $old -> $HOST_NAME"
-GITLAB_HA_SCRIPT
-)"
-
-# [2] postgres-switchover-promote
-#     after: lab-pgsql, postgres-switchover, postgres-switchover-stop-pgsq2
-#     stdin: given
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: switchover: promote pgsql once it has replayed the old primary's last WAL (name and checkpoint on stdin)
-# host: pgsql
-PG_PORT=5432
-BINDIR=/usr/lib/postgresql/15/bin
-DATA_DIR=/var/lib/postgresql/15/main
-HOST_NAME=pgsql
-DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
-REBUILD_TOKEN=''
-WAIT_SECONDS=60
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
-# when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
-sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
-# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
-sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
-sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
-sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
-# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
-sw_rebuild_pending() {
-  [ -n "$REBUILD_TOKEN" ] || return 1
-  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
-}
-# Runs on the host the config names postgres-primary. When it is still a standby, waits until it
-# has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
-# promotes it. Without that checkpoint it refuses: promoting then could lose committed writes.
-# stdin: the old primary's name, then its shutdown checkpoint (either line may be empty).
-IFS= read -r FROM || true
-IFS= read -r CHECKPOINT || true
-sw_has_cluster || exit 0
-sw_running || exit 0
-sw_in_recovery || exit 0
-[[ "$CHECKPOINT" =~ ^[0-9A-F]{1,8}/[0-9A-F]{1,8}$ ]] ||
-  die "$HOST_NAME is still a standby and ${FROM:-the old primary} was not stopped cleanly by this converge (no shutdown checkpoint): refusing to promote; for an unplanned failover use npm run db:failover"
-# pg_last_wal_replay_lsn() is the end of the last replayed record, so it passes the checkpoint's
-# start once the shutdown checkpoint itself has been replayed.
-replayed=""
-for _ in $(seq 1 $((WAIT_SECONDS * 5))); do
-  replayed=$(sw_psql "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$CHECKPOINT') > 0")
-  [ "$replayed" = t ] && break
-  sleep 0.2
-done
-[ "$replayed" = t ] ||
-  die "$HOST_NAME did not replay $FROM's shutdown checkpoint $CHECKPOINT within $WAIT_SECONDS s (replayed up to $(sw_psql 'SELECT pg_last_wal_replay_lsn()')): not promoted; $FROM is stopped, start it again to undo"
-# pg_promote(wait, wait_seconds) returns true once promotion has completed
-# (PostgreSQL docs, functions-admin: "pg_promote").
-[ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
-# A rewind of the old primary reads this server's timeline from its control file, which a promotion
-# updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
-sw_psql "CHECKPOINT" >/dev/null
-changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"
-GITLAB_HA_SCRIPT
-)"
-
-# [3] postgres-pgsql-install
-#     after: lab-pgsql
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: install PostgreSQL 15 on pgsql
-# host: pgsql
-OS_FAMILY=apt
-OS_RELEASE=bookworm
-PG_VERSION=15
-PACKAGE_SOURCE=distribution
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
-
-# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
-# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
-# so every package-manager call of ours queues on one lock file; apt also waits for other holders
-# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
-with_package_lock() {
-  local rc=0 lock_fd
-  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
-  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
-  "$@" || rc=$?
-  exec {lock_fd}>&-
-  return "$rc"
-}
-apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-dnf() { with_package_lock command dnf "$@"; }
-# Installs the PostgreSQL $PG_VERSION server with contrib (pg_trgm, btree_gist) from $PACKAGE_SOURCE.
-require_family
-case "$OS_FAMILY" in
-  apt)
-    # Debian creates a default cluster on install; the program creates its own, where config says.
-    cc=/etc/postgresql-common/createcluster.conf
-    if ! grep -qx 'create_main_cluster = false' "$cc" 2>/dev/null; then
-      mkdir -p "$(dirname "$cc")"
-      if [ -f "$cc" ]; then sed -i '/^[[:space:]]*create_main_cluster[[:space:]]*=/d' "$cc"; fi
-      echo 'create_main_cluster = false' >>"$cc"
-      changed "$cc: create_main_cluster = false"
-    fi
-    if ! dpkg-query -W -f='${Status}' "postgresql-$PG_VERSION" 2>/dev/null | grep -q 'install ok installed'; then
-      export DEBIAN_FRONTEND=noninteractive
-      if [ "$PACKAGE_SOURCE" = pgdg ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ] && [ ! -f /etc/apt/sources.list.d/pgdg.sources ]; then
-        apt-get update -q >/dev/null
-        apt-get install -y -q postgresql-common >/dev/null
-        /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null
-        changed "added the PGDG apt repository"
-      fi
-      apt-get update -q >/dev/null
-      apt-get install -y -q "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION" >/dev/null
-      changed "installed postgresql-$PG_VERSION"
-    fi
-    ;;
-  dnf)
-    if ! rpm -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null 2>&1; then
-      if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then
-        dnf install -y -q "https://download.postgresql.org/pub/repos/yum/reporpms/EL-$OS_RELEASE-$(uname -m)/pgdg-redhat-repo-latest.noarch.rpm" >/dev/null
-        changed "added the PGDG dnf repository"
-      fi
-      # EL 8/9 ship a postgresql module whose packages would shadow PGDG's.
-      if dnf -q module list postgresql >/dev/null 2>&1; then dnf -q -y module disable postgresql >/dev/null; fi
-      dnf install -y -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null
-      changed "installed postgresql$PG_VERSION-server"
-    fi
-    ;;
-esac
-GITLAB_HA_SCRIPT
-)"
-
-# [4] postgres-pgsql-cluster
-#     after: lab-pgsql, postgres-pgsql-install, postgres-switchover-promote
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: create the PostgreSQL cluster on pgsql unless one exists
-# host: pgsql
-OS_FAMILY=apt
-PG_VERSION=15
-PG_PORT=5432
-BINDIR=/usr/lib/postgresql/15/bin
-DATA_DIR=/var/lib/postgresql/15/main
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
-# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
-# so every package-manager call of ours queues on one lock file; apt also waits for other holders
-# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
-with_package_lock() {
-  local rc=0 lock_fd
-  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
-  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
-  "$@" || rc=$?
-  exec {lock_fd}>&-
-  return "$rc"
-}
-dnf() { with_package_lock command dnf "$@"; }
-# Creates the primary's cluster once. An existing cluster of the configured version is kept as it
-# is; a non-empty directory that holds no cluster is never initialised over.
-if [ -f "$DATA_DIR/PG_VERSION" ]; then
-  have=$(cat "$DATA_DIR/PG_VERSION")
-  [ "$have" = "$PG_VERSION" ] || die "$DATA_DIR holds a PostgreSQL $have cluster but config asks for $PG_VERSION: upgrade it (pg_upgrade) first"
-  exit 0
-fi
-if [ -d "$DATA_DIR" ] && [ -n "$(ls -A "$DATA_DIR")" ]; then
-  die "$DATA_DIR is not empty and holds no PostgreSQL cluster: refusing to initialise over it"
-fi
-initdb_opts=(--encoding=UTF8 --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 --data-checksums)
-parent=$(dirname "$DATA_DIR")
-[ -d "$parent" ] || install -d -o postgres -g postgres -m 0755 "$parent"
-install -d -o postgres -g postgres -m 0700 "$DATA_DIR"
-case "$OS_FAMILY" in
-  apt) pg_createcluster "$PG_VERSION" main -d "$DATA_DIR" -p "$PG_PORT" -- "${initdb_opts[@]}" >/dev/null ;;
-  dnf) runuser -u postgres -- "$BINDIR/initdb" -D "$DATA_DIR" "${initdb_opts[@]}" >/dev/null ;;
-esac
-changed "initialised a PostgreSQL $PG_VERSION cluster in $DATA_DIR"
-GITLAB_HA_SCRIPT
-)"
-
-# [5] postgres-pgsql-conf-write
-#     after: lab-pgsql, postgres-pgsql-cluster
-#     stdin: files/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/postgresql/15/main/conf.d/50-gitlab-ha.conf on pgsql
-# host: pgsql
-FILE_PATH=/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf
-FILE_MODE=0640
-FILE_OWNER=postgres
-FILE_GROUP=postgres
-FILE_MKDIR=true
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [6] postgres-pgsql-hba-write
-#     after: lab-pgsql, postgres-pgsql-cluster
-#     stdin: files/etc/postgresql/15/main/pg_hba.conf (mode 0640, postgres:postgres)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/postgresql/15/main/pg_hba.conf on pgsql
-# host: pgsql
-FILE_PATH=/etc/postgresql/15/main/pg_hba.conf
-FILE_MODE=0640
-FILE_OWNER=postgres
-FILE_GROUP=postgres
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [7] postgres-pgsql-service
-#     after: lab-pgsql, postgres-pgsql-conf-write, postgres-pgsql-hba-write
-#     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","aec0844a24a982b45139bbaec493abd24166827df71386afbb47097234e6ff46"]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: run postgresql@15-main on pgsql with its current configuration
-# host: pgsql
-PG_PORT=5432
-BINDIR=/usr/lib/postgresql/15/bin
-DATA_DIR=/var/lib/postgresql/15/main
-CONF_DIR=/etc/postgresql/15/main
-SERVICE=postgresql@15-main
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
-pg_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
-# Keeps the server enabled and running with its current configuration: starts it when stopped,
-# reloads only when a configuration file is newer than the server's last load, and restarts only
-# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
-psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-
-conf="$CONF_DIR/postgresql.conf"
-[ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
-if ! grep -Eq "^[[:space:]]*include_dir[[:space:]]*=[[:space:]]*'conf\.d'" "$conf"; then
-  printf "\n# Added by gitlab-ha: settings managed by the program live in conf.d/.\ninclude_dir = 'conf.d'\n" >>"$conf"
-  changed "$conf: include_dir = 'conf.d'"
-fi
-
-if [ "$(systemctl show -p NeedDaemonReload --value "$SERVICE")" = yes ]; then
-  systemctl daemon-reload
-  changed "systemd reloaded units for $SERVICE"
-fi
-if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
-  systemctl enable --quiet "$SERVICE"
-  changed "enabled $SERVICE"
-fi
-if ! systemctl is-active --quiet "$SERVICE"; then
-  systemctl start "$SERVICE"
-  pg_wait_ready
-  changed "started $SERVICE"
-  exit 0
-fi
-pg_wait_ready
-
-loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
-newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
-if awk -v a="$newest" -v b="$loaded" 'BEGIN { exit !(a > b) }'; then
-  psql_q "SELECT pg_reload_conf()" >/dev/null
-  for _ in $(seq 1 50); do
-    [ "$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")" != "$loaded" ] && break
-    sleep 0.1
-  done
-  changed "reloaded $SERVICE configuration"
-fi
-pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
-if [ -n "$pending" ]; then
-  systemctl restart "$SERVICE"
-  pg_wait_ready
-  changed "restarted $SERVICE to apply $pending"
-fi
-bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")
-[ -z "$bad" ] || die "PostgreSQL rejected configuration: $bad"
-bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL")
-[ -z "$bad" ] || die "PostgreSQL rejected pg_hba.conf: $bad"
-GITLAB_HA_SCRIPT
-)"
-
-# [8] postgres-pgsql-objects
-#     after: lab-pgsql, postgres-gitlab-password, postgres-pgsql-service, postgres-replication-password
-#     stdin: [secret]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: roles, database gitlabhq_production, extensions and replication slots on pgsql
-# host: pgsql
-BINDIR=/usr/lib/postgresql/15/bin
-PG_PORT=5432
-DATABASE=gitlabhq_production
-GITLAB_USER=gitlab
-GITLAB_CREATEDB=true
-REPLICATION_USER=backup
-EXTENSIONS=(pg_trgm btree_gist plpgsql)
-SLOT_PREFIX=gitlab_ha_
-SLOTS=(gitlab_ha_pgsq2)
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Converges what GitLab and the standbys need inside the primary: the replication and gitlab
-# roles, the GitLab database and its extensions, one physical slot per standby.
-# stdin: two lines, the SCRAM verifiers of the replication role and of the gitlab role. They are
-# compared with pg_authid and sent to psql on its stdin, never on a command line or in output.
-IFS= read -r replication_verifier || die "stdin: missing the replication role's verifier"
-IFS= read -r gitlab_verifier || die "stdin: missing the gitlab role's verifier"
-
-psql_in() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
-q() { printf '%s\n' "$2" | psql_in "$1"; }
-
-ensure_role() { # name, attributes (SQL), verifier
-  local name=$1 attrs=$2 verifier=$3 row want
-  row=$(q postgres "SELECT concat(rolcanlogin::int, rolreplication::int, rolcreatedb::int) FROM pg_roles WHERE rolname = '$name'")
-  if [ -z "$row" ]; then
-    printf "CREATE ROLE %s %s PASSWORD '%s';\n" "$name" "$attrs" "$verifier" | psql_in postgres
-    changed "created role $name"
-    return
-  fi
-  want=1
-  case " $attrs " in *" REPLICATION "*) want+=1 ;; *) want+=0 ;; esac
-  case " $attrs " in *" CREATEDB "*) want+=1 ;; *) want+=0 ;; esac
-  if [ "$row" != "$want" ]; then
-    q postgres "ALTER ROLE $name $attrs;"
-    changed "role $name: attributes set to $attrs"
-  fi
-  if [ "$(q postgres "SELECT rolpassword FROM pg_authid WHERE rolname = '$name'")" != "$verifier" ]; then
-    printf "ALTER ROLE %s PASSWORD '%s';\n" "$name" "$verifier" | psql_in postgres
-    changed "role $name: password set"
-  fi
-}
-
-ensure_role "$REPLICATION_USER" "LOGIN REPLICATION NOCREATEDB" "$replication_verifier"
-if [ "$GITLAB_CREATEDB" = true ]; then gitlab_attrs="LOGIN NOREPLICATION CREATEDB"; else gitlab_attrs="LOGIN NOREPLICATION NOCREATEDB"; fi
-ensure_role "$GITLAB_USER" "$gitlab_attrs" "$gitlab_verifier"
-
-owner=$(q postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$DATABASE'")
-if [ -z "$owner" ]; then
-  q postgres "CREATE DATABASE $DATABASE OWNER $GITLAB_USER ENCODING 'UTF8' TEMPLATE template0;"
-  changed "created database $DATABASE owned by $GITLAB_USER"
-elif [ "$owner" != "$GITLAB_USER" ]; then
-  q postgres "ALTER DATABASE $DATABASE OWNER TO $GITLAB_USER;"
-  changed "database $DATABASE: owner $owner -> $GITLAB_USER"
-fi
-
-for ext in "${EXTENSIONS[@]}"; do
-  if [ -z "$(q "$DATABASE" "SELECT 1 FROM pg_extension WHERE extname = '$ext'")" ]; then
-    q "$DATABASE" "CREATE EXTENSION IF NOT EXISTS $ext;"
-    changed "created extension $ext in $DATABASE"
-  fi
-done
-
-# Slots: one per declared standby. Slots of this program (prefix $SLOT_PREFIX) whose standby was
-# removed from the config are dropped once inactive, so they cannot pin WAL forever.
-existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
-for slot in "${SLOTS[@]}"; do
-  if ! grep -qx "$slot" <<<"$existing"; then
-    q postgres "SELECT pg_create_physical_replication_slot('$slot');" >/dev/null
-    changed "created replication slot $slot"
-  fi
-done
-while IFS= read -r slot; do
-  [ -n "$slot" ] || continue
-  case " ${SLOTS[*]} " in *" $slot "*) continue ;; esac
-  if [ "$(q postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'")" = f ]; then
-    q postgres "SELECT pg_drop_replication_slot('$slot');" >/dev/null
-    changed "dropped replication slot $slot (its standby left the config)"
-  fi
-done <<<"$existing"
-GITLAB_HA_SCRIPT
-)"
-
-# [9] postgres-rewind-role
-#     after: lab-pgsql, postgres-pgsql-objects
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: let backup be the source of a rewind on pgsql
-# host: pgsql
-PG_PORT=5432
-BINDIR=/usr/lib/postgresql/15/bin
-DATA_DIR=/var/lib/postgresql/15/main
-REPLICATION_USER=backup
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
-# when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
-sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
-# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
-sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
-sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
-sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
-# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
-sw_rebuild_pending() {
-  [ -n "$REBUILD_TOKEN" ] || return 1
-  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
-}
-# On the primary: lets the replication role be the source of a rewind, which reads the files
-# through these four functions over a normal connection to database postgres (docs:
-# app-pgrewind, Notes: a non-superuser role with EXECUTE on them is enough).
-for f in 'pg_ls_dir(text, boolean, boolean)' 'pg_stat_file(text, boolean)' 'pg_read_binary_file(text)' 'pg_read_binary_file(text, bigint, bigint, boolean)'; do
-  if [ "$(sw_psql "SELECT has_function_privilege('$REPLICATION_USER', 'pg_catalog.$f', 'EXECUTE')")" != t ]; then
-    sw_psql "GRANT EXECUTE ON FUNCTION pg_catalog.$f TO $REPLICATION_USER" >/dev/null
-    changed "granted EXECUTE on $f to $REPLICATION_USER (rewind source)"
-  fi
-done
-GITLAB_HA_SCRIPT
-)"
-
-# [10] firewall-pgsql-install
+# [1] firewall-pgsql-install
 #     after: lab-pgsql
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -616,6 +8,7 @@ set -euo pipefail
 # gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: pgsql
 OS_FAMILY=apt
+DOCKER_OWED=/var/lib/gitlab-ha/docker-restart-after-firewalld
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -676,12 +69,28 @@ esac
 # ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
 # whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
 # masked (also where it is not installed, so a later install cannot start it).
+# Stopping a running firewalld < 2.0 flushes every iptables table, Docker's chains included
+# (CleanupOnExit defaults to yes: firewalld v1.3.x src/firewall/core/fw.py stop() -> flush()), and
+# Docker does not put them back (moby libnetwork/iptables/firewalld.go connectionLost does
+# nothing): Docker is restarted after such a stop, which recreates its chains. The marker keeps
+# that restart owed when this step fails in between.
+firewalld_active() { systemctl is-active --quiet firewalld.service; }
 if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  if firewalld_active; then mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"; fi
   systemctl mask --quiet --now firewalld.service
   changed "firewalld stopped and masked"
-elif systemctl is-active --quiet firewalld.service; then
+elif firewalld_active; then
+  mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"
   systemctl stop firewalld.service
   changed "firewalld stopped"
+fi
+if [ -e "$DOCKER_OWED" ]; then
+  # A Docker that is not running creates its chains when it starts.
+  if systemctl is-active --quiet docker.service; then
+    systemctl restart docker.service
+    changed "restarted docker: firewalld's stop flushed its iptables chains"
+  fi
+  rm -f "$DOCKER_OWED"
 fi
 
 if [ "$OS_FAMILY" = dnf ]; then
@@ -697,7 +106,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [11] firewall-pgsql-rules-write
+# [2] firewall-pgsql-rules-write
 #     after: firewall-pgsql-install, lab-pgsql
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -743,7 +152,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [12] firewall-pgsql-rules6-write
+# [3] firewall-pgsql-rules6-write
 #     after: firewall-pgsql-install, lab-pgsql
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -789,7 +198,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [13] firewall-pgsql-apply
+# [4] firewall-pgsql-apply
 #     after: firewall-pgsql-rules-write, firewall-pgsql-rules6-write, lab-pgsql
 #     stdin: none
 #     re-run when changed: ["cb83d21a3e8bfc4398c8316595e690349375cd3e07b196884edcadf319c8d26e","efb655ea847a600caf540ae297024bbcd9ac314d91a6097e693098b1e3a9932b"]
@@ -998,5 +407,613 @@ apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
 if [ -e /proc/net/if_inet6 ]; then
   apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
+GITLAB_HA_SCRIPT
+)"
+
+# [5] postgres-switchover
+#     after: lab-pgsql
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover check: make pgsql the primary (standbys: pgsq2) if it is still a standby
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+SERVICE=postgresql@15-main
+HOST_NAME=pgsql
+DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
+REBUILD_TOKEN=''
+MAX_LAG_BYTES=16777216
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on the host the config names postgres-primary, before anything else of the switchover.
+# Nothing to do (prints nothing) when it holds no cluster yet or already is a primary. When it is
+# still a standby, a planned switchover is due: it must stream from the current primary and have
+# replayed all but postgres.switchover.maxLagBytes of its WAL, or nothing is touched.
+# Prints "gitlab-ha: switchover: <old> -> <new>", which the next steps read.
+sw_has_cluster || exit 0
+if ! sw_running; then
+  [ -f "$DATA_DIR/standby.signal" ] || exit 0 # a stopped primary: the service step starts it
+  die "$HOST_NAME is configured as postgres-primary but is a stopped standby: start $SERVICE so it catches up first, or promote it with npm run db:failover if the primary is lost"
+fi
+sw_in_recovery || exit 0
+# pg_stat_wal_receiver.latest_end_lsn is the primary's end of WAL as its last message said
+# (walreceiver.c ProcessWalSndrMessage: walEnd), so the difference is the lag behind the primary.
+row=$(sw_psql "SELECT status, sender_host, sender_port, coalesce(pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn()), 9223372036854775807)::bigint FROM pg_stat_wal_receiver")
+IFS='|' read -r status sender_host sender_port lag <<<"$row"
+if [ "$status" != streaming ]; then
+  # Not streaming: either a switchover stopped half-way (the old primary is down after a clean
+  # stop: the next step finds its shutdown checkpoint and promotion waits for it), or the primary
+  # is lost, which the next step refuses. Name the old primary from primary_conninfo.
+  conninfo=$(sw_psql "SHOW primary_conninfo")
+  sender_host=$(sed -n "s/.*host='\{0,1\}\([^' ]*\).*/\1/p" <<<"$conninfo")
+  sender_port=$(sed -n "s/.*port='\{0,1\}\([0-9]*\).*/\1/p" <<<"$conninfo")
+  [ -n "$sender_host" ] || die "$HOST_NAME is a standby without primary_conninfo: nothing to switch over from; use npm run db:failover to promote it"
+  old=$(sw_peer_name "$sender_host:${sender_port:-$PG_PORT}")
+  echo "gitlab-ha: switchover: $old -> $HOST_NAME (resuming: $HOST_NAME does not stream from $old now)"
+  exit 0
+fi
+old=$(sw_peer_name "$sender_host:$sender_port")
+if [ "$lag" -gt "$MAX_LAG_BYTES" ]; then
+  die "$HOST_NAME lags $lag bytes of WAL behind $old, more than postgres.switchover.maxLagBytes ($MAX_LAG_BYTES): nothing was touched; converge again when it has caught up"
+fi
+echo "gitlab-ha: switchover: $old -> $HOST_NAME"
+GITLAB_HA_SCRIPT
+)"
+
+# [6] postgres-switchover-promote
+#     after: lab-pgsql, postgres-switchover, postgres-switchover-stop-pgsq2
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover: promote pgsql once it has replayed the old primary's last WAL (name and checkpoint on stdin)
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+HOST_NAME=pgsql
+DB_PEERS=(pgsql=172.31.88.11:5432 pgsq2=172.31.88.12:5432)
+REBUILD_TOKEN=''
+WAIT_SECONDS=60
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on the host the config names postgres-primary. When it is still a standby, waits until it
+# has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
+# promotes it. Without that checkpoint it refuses: promoting then could lose committed writes.
+# stdin: the old primary's name, then its shutdown checkpoint (either line may be empty).
+IFS= read -r FROM || true
+IFS= read -r CHECKPOINT || true
+sw_has_cluster || exit 0
+sw_running || exit 0
+sw_in_recovery || exit 0
+[[ "$CHECKPOINT" =~ ^[0-9A-F]{1,8}/[0-9A-F]{1,8}$ ]] ||
+  die "$HOST_NAME is still a standby and ${FROM:-the old primary} was not stopped cleanly by this converge (no shutdown checkpoint): refusing to promote; for an unplanned failover use npm run db:failover"
+# pg_last_wal_replay_lsn() is the end of the last replayed record, so it passes the checkpoint's
+# start once the shutdown checkpoint itself has been replayed.
+replayed=""
+for _ in $(seq 1 $((WAIT_SECONDS * 5))); do
+  replayed=$(sw_psql "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '$CHECKPOINT') > 0")
+  [ "$replayed" = t ] && break
+  sleep 0.2
+done
+[ "$replayed" = t ] ||
+  die "$HOST_NAME did not replay $FROM's shutdown checkpoint $CHECKPOINT within $WAIT_SECONDS s (replayed up to $(sw_psql 'SELECT pg_last_wal_replay_lsn()')): not promoted; $FROM is stopped, start it again to undo"
+# pg_promote(wait, wait_seconds) returns true once promotion has completed
+# (PostgreSQL docs, functions-admin: "pg_promote").
+[ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
+# A rewind of the old primary reads this server's timeline from its control file, which a promotion
+# updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
+sw_psql "CHECKPOINT" >/dev/null
+changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"
+GITLAB_HA_SCRIPT
+)"
+
+# [7] postgres-pgsql-install
+#     after: lab-pgsql
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: install PostgreSQL 15 on pgsql
+# host: pgsql
+OS_FAMILY=apt
+OS_RELEASE=bookworm
+PG_VERSION=15
+PACKAGE_SOURCE=distribution
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec {lock_fd}>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs the PostgreSQL $PG_VERSION server with contrib (pg_trgm, btree_gist) from $PACKAGE_SOURCE.
+require_family
+case "$OS_FAMILY" in
+  apt)
+    # Debian creates a default cluster on install; the program creates its own, where config says.
+    cc=/etc/postgresql-common/createcluster.conf
+    if ! grep -qx 'create_main_cluster = false' "$cc" 2>/dev/null; then
+      mkdir -p "$(dirname "$cc")"
+      if [ -f "$cc" ]; then sed -i '/^[[:space:]]*create_main_cluster[[:space:]]*=/d' "$cc"; fi
+      echo 'create_main_cluster = false' >>"$cc"
+      changed "$cc: create_main_cluster = false"
+    fi
+    if ! dpkg-query -W -f='${Status}' "postgresql-$PG_VERSION" 2>/dev/null | grep -q 'install ok installed'; then
+      export DEBIAN_FRONTEND=noninteractive
+      if [ "$PACKAGE_SOURCE" = pgdg ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ] && [ ! -f /etc/apt/sources.list.d/pgdg.sources ]; then
+        apt-get update -q >/dev/null
+        apt-get install -y -q postgresql-common >/dev/null
+        /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null
+        changed "added the PGDG apt repository"
+      fi
+      apt-get update -q >/dev/null
+      apt-get install -y -q "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION" >/dev/null
+      changed "installed postgresql-$PG_VERSION"
+    fi
+    ;;
+  dnf)
+    if ! rpm -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null 2>&1; then
+      if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then
+        dnf install -y -q "https://download.postgresql.org/pub/repos/yum/reporpms/EL-$OS_RELEASE-$(uname -m)/pgdg-redhat-repo-latest.noarch.rpm" >/dev/null
+        changed "added the PGDG dnf repository"
+      fi
+      # EL 8/9 ship a postgresql module whose packages would shadow PGDG's.
+      if dnf -q module list postgresql >/dev/null 2>&1; then dnf -q -y module disable postgresql >/dev/null; fi
+      dnf install -y -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null
+      changed "installed postgresql$PG_VERSION-server"
+    fi
+    ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [8] postgres-pgsql-cluster
+#     after: lab-pgsql, postgres-pgsql-install, postgres-switchover-promote
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: create the PostgreSQL cluster on pgsql unless one exists
+# host: pgsql
+OS_FAMILY=apt
+PG_VERSION=15
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec {lock_fd}>&-
+  return "$rc"
+}
+dnf() { with_package_lock command dnf "$@"; }
+# Creates the primary's cluster once. An existing cluster of the configured version is kept as it
+# is; a non-empty directory that holds no cluster is never initialised over.
+if [ -f "$DATA_DIR/PG_VERSION" ]; then
+  have=$(cat "$DATA_DIR/PG_VERSION")
+  [ "$have" = "$PG_VERSION" ] || die "$DATA_DIR holds a PostgreSQL $have cluster but config asks for $PG_VERSION: upgrade it (pg_upgrade) first"
+  exit 0
+fi
+if [ -d "$DATA_DIR" ] && [ -n "$(ls -A "$DATA_DIR")" ]; then
+  die "$DATA_DIR is not empty and holds no PostgreSQL cluster: refusing to initialise over it"
+fi
+initdb_opts=(--encoding=UTF8 --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 --data-checksums)
+parent=$(dirname "$DATA_DIR")
+[ -d "$parent" ] || install -d -o postgres -g postgres -m 0755 "$parent"
+install -d -o postgres -g postgres -m 0700 "$DATA_DIR"
+case "$OS_FAMILY" in
+  apt) pg_createcluster "$PG_VERSION" main -d "$DATA_DIR" -p "$PG_PORT" -- "${initdb_opts[@]}" >/dev/null ;;
+  dnf) runuser -u postgres -- "$BINDIR/initdb" -D "$DATA_DIR" "${initdb_opts[@]}" >/dev/null ;;
+esac
+changed "initialised a PostgreSQL $PG_VERSION cluster in $DATA_DIR"
+GITLAB_HA_SCRIPT
+)"
+
+# [9] postgres-pgsql-conf-write
+#     after: lab-pgsql, postgres-pgsql-cluster
+#     stdin: files/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/postgresql/15/main/conf.d/50-gitlab-ha.conf on pgsql
+# host: pgsql
+FILE_PATH=/etc/postgresql/15/main/conf.d/50-gitlab-ha.conf
+FILE_MODE=0640
+FILE_OWNER=postgres
+FILE_GROUP=postgres
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [10] postgres-pgsql-hba-write
+#     after: lab-pgsql, postgres-pgsql-cluster
+#     stdin: files/etc/postgresql/15/main/pg_hba.conf (mode 0640, postgres:postgres)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/postgresql/15/main/pg_hba.conf on pgsql
+# host: pgsql
+FILE_PATH=/etc/postgresql/15/main/pg_hba.conf
+FILE_MODE=0640
+FILE_OWNER=postgres
+FILE_GROUP=postgres
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [11] postgres-pgsql-service
+#     after: lab-pgsql, postgres-pgsql-conf-write, postgres-pgsql-hba-write
+#     stdin: none
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","aec0844a24a982b45139bbaec493abd24166827df71386afbb47097234e6ff46"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: run postgresql@15-main on pgsql with its current configuration
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+CONF_DIR=/etc/postgresql/15/main
+SERVICE=postgresql@15-main
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# Keeps the server enabled and running with its current configuration: starts it when stopped,
+# reloads only when a configuration file is newer than the server's last load, and restarts only
+# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
+psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
+
+conf="$CONF_DIR/postgresql.conf"
+[ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
+if ! grep -Eq "^[[:space:]]*include_dir[[:space:]]*=[[:space:]]*'conf\.d'" "$conf"; then
+  printf "\n# Added by gitlab-ha: settings managed by the program live in conf.d/.\ninclude_dir = 'conf.d'\n" >>"$conf"
+  changed "$conf: include_dir = 'conf.d'"
+fi
+
+if [ "$(systemctl show -p NeedDaemonReload --value "$SERVICE")" = yes ]; then
+  systemctl daemon-reload
+  changed "systemd reloaded units for $SERVICE"
+fi
+if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
+  systemctl enable --quiet "$SERVICE"
+  changed "enabled $SERVICE"
+fi
+if ! systemctl is-active --quiet "$SERVICE"; then
+  systemctl start "$SERVICE"
+  pg_wait_ready
+  changed "started $SERVICE"
+  exit 0
+fi
+pg_wait_ready
+
+loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
+newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+if awk -v a="$newest" -v b="$loaded" 'BEGIN { exit !(a > b) }'; then
+  psql_q "SELECT pg_reload_conf()" >/dev/null
+  for _ in $(seq 1 50); do
+    [ "$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")" != "$loaded" ] && break
+    sleep 0.1
+  done
+  changed "reloaded $SERVICE configuration"
+fi
+pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
+if [ -n "$pending" ]; then
+  systemctl restart "$SERVICE"
+  pg_wait_ready
+  changed "restarted $SERVICE to apply $pending"
+fi
+bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")
+[ -z "$bad" ] || die "PostgreSQL rejected configuration: $bad"
+bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL")
+[ -z "$bad" ] || die "PostgreSQL rejected pg_hba.conf: $bad"
+GITLAB_HA_SCRIPT
+)"
+
+# [12] postgres-pgsql-objects
+#     after: lab-pgsql, postgres-gitlab-password, postgres-pgsql-service, postgres-replication-password
+#     stdin: [secret]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: roles, database gitlabhq_production, extensions and replication slots on pgsql
+# host: pgsql
+BINDIR=/usr/lib/postgresql/15/bin
+PG_PORT=5432
+DATABASE=gitlabhq_production
+GITLAB_USER=gitlab
+GITLAB_CREATEDB=true
+REPLICATION_USER=backup
+EXTENSIONS=(pg_trgm btree_gist plpgsql)
+SLOT_PREFIX=gitlab_ha_
+SLOTS=(gitlab_ha_pgsq2)
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Converges what GitLab and the standbys need inside the primary: the replication and gitlab
+# roles, the GitLab database and its extensions, one physical slot per standby.
+# stdin: two lines, the SCRAM verifiers of the replication role and of the gitlab role. They are
+# compared with pg_authid and sent to psql on its stdin, never on a command line or in output.
+IFS= read -r replication_verifier || die "stdin: missing the replication role's verifier"
+IFS= read -r gitlab_verifier || die "stdin: missing the gitlab role's verifier"
+
+psql_in() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
+q() { printf '%s\n' "$2" | psql_in "$1"; }
+
+ensure_role() { # name, attributes (SQL), verifier
+  local name=$1 attrs=$2 verifier=$3 row want
+  row=$(q postgres "SELECT concat(rolcanlogin::int, rolreplication::int, rolcreatedb::int) FROM pg_roles WHERE rolname = '$name'")
+  if [ -z "$row" ]; then
+    printf "CREATE ROLE %s %s PASSWORD '%s';\n" "$name" "$attrs" "$verifier" | psql_in postgres
+    changed "created role $name"
+    return
+  fi
+  want=1
+  case " $attrs " in *" REPLICATION "*) want+=1 ;; *) want+=0 ;; esac
+  case " $attrs " in *" CREATEDB "*) want+=1 ;; *) want+=0 ;; esac
+  if [ "$row" != "$want" ]; then
+    q postgres "ALTER ROLE $name $attrs;"
+    changed "role $name: attributes set to $attrs"
+  fi
+  if [ "$(q postgres "SELECT rolpassword FROM pg_authid WHERE rolname = '$name'")" != "$verifier" ]; then
+    printf "ALTER ROLE %s PASSWORD '%s';\n" "$name" "$verifier" | psql_in postgres
+    changed "role $name: password set"
+  fi
+}
+
+ensure_role "$REPLICATION_USER" "LOGIN REPLICATION NOCREATEDB" "$replication_verifier"
+if [ "$GITLAB_CREATEDB" = true ]; then gitlab_attrs="LOGIN NOREPLICATION CREATEDB"; else gitlab_attrs="LOGIN NOREPLICATION NOCREATEDB"; fi
+ensure_role "$GITLAB_USER" "$gitlab_attrs" "$gitlab_verifier"
+
+owner=$(q postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$DATABASE'")
+if [ -z "$owner" ]; then
+  q postgres "CREATE DATABASE $DATABASE OWNER $GITLAB_USER ENCODING 'UTF8' TEMPLATE template0;"
+  changed "created database $DATABASE owned by $GITLAB_USER"
+elif [ "$owner" != "$GITLAB_USER" ]; then
+  q postgres "ALTER DATABASE $DATABASE OWNER TO $GITLAB_USER;"
+  changed "database $DATABASE: owner $owner -> $GITLAB_USER"
+fi
+
+for ext in "${EXTENSIONS[@]}"; do
+  if [ -z "$(q "$DATABASE" "SELECT 1 FROM pg_extension WHERE extname = '$ext'")" ]; then
+    q "$DATABASE" "CREATE EXTENSION IF NOT EXISTS $ext;"
+    changed "created extension $ext in $DATABASE"
+  fi
+done
+
+# Slots: one per declared standby. Slots of this program (prefix $SLOT_PREFIX) whose standby was
+# removed from the config are dropped once inactive, so they cannot pin WAL forever.
+existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
+for slot in "${SLOTS[@]}"; do
+  if ! grep -qx "$slot" <<<"$existing"; then
+    q postgres "SELECT pg_create_physical_replication_slot('$slot');" >/dev/null
+    changed "created replication slot $slot"
+  fi
+done
+while IFS= read -r slot; do
+  [ -n "$slot" ] || continue
+  case " ${SLOTS[*]} " in *" $slot "*) continue ;; esac
+  if [ "$(q postgres "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'")" = f ]; then
+    q postgres "SELECT pg_drop_replication_slot('$slot');" >/dev/null
+    changed "dropped replication slot $slot (its standby left the config)"
+  fi
+done <<<"$existing"
+GITLAB_HA_SCRIPT
+)"
+
+# [13] postgres-rewind-role
+#     after: lab-pgsql, postgres-pgsql-objects
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: let backup be the source of a rewind on pgsql
+# host: pgsql
+PG_PORT=5432
+BINDIR=/usr/lib/postgresql/15/bin
+DATA_DIR=/var/lib/postgresql/15/main
+REPLICATION_USER=backup
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# On the primary: lets the replication role be the source of a rewind, which reads the files
+# through these four functions over a normal connection to database postgres (docs:
+# app-pgrewind, Notes: a non-superuser role with EXECUTE on them is enough).
+for f in 'pg_ls_dir(text, boolean, boolean)' 'pg_stat_file(text, boolean)' 'pg_read_binary_file(text)' 'pg_read_binary_file(text, bigint, bigint, boolean)'; do
+  if [ "$(sw_psql "SELECT has_function_privilege('$REPLICATION_USER', 'pg_catalog.$f', 'EXECUTE')")" != t ]; then
+    sw_psql "GRANT EXECUTE ON FUNCTION pg_catalog.$f TO $REPLICATION_USER" >/dev/null
+    changed "granted EXECUTE on $f to $REPLICATION_USER (rewind source)"
+  fi
+done
 GITLAB_HA_SCRIPT
 )"

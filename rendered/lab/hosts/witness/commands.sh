@@ -1,293 +1,6 @@
 # Commands of hosts/witness, in order (gitlab-ha offline render).
 
-# [1] drbd-witness-install
-#     after: lab-witness
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: install DRBD tools, keep drbd.service off at boot
-# host: witness
-OS_FAMILY=apt
-PACKAGES=(drbd-utils)
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
-
-# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
-# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
-# so every package-manager call of ours queues on one lock file; apt also waits for other holders
-# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
-with_package_lock() {
-  local rc=0 lock_fd
-  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
-  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
-  "$@" || rc=$?
-  exec {lock_fd}>&-
-  return "$rc"
-}
-apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-dnf() { with_package_lock command dnf "$@"; }
-# Installs drbd-utils (and the kernel module package when config names one) and keeps
-# drbd.service disabled: the failover engine, not boot, decides where the volume is active.
-require_family
-installed() {
-  case "$OS_FAMILY" in
-    apt) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
-    dnf) rpm -q "$1" >/dev/null 2>&1 ;;
-  esac
-}
-for pkg in "${PACKAGES[@]}"; do
-  installed "$pkg" && continue
-  case "$OS_FAMILY" in
-    apt) DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null ;;
-    dnf) dnf install -y -q "$pkg" >/dev/null ;;
-  esac
-  changed "installed $pkg"
-done
-if [ "$(systemctl is-enabled drbd.service 2>/dev/null || true)" = enabled ]; then
-  systemctl disable --quiet drbd.service
-  changed "disabled drbd.service at boot"
-fi
-GITLAB_HA_SCRIPT
-)"
-
-# [2] drbd-witness-global-write
-#     after: drbd-witness-install, lab-witness
-#     stdin: files/etc/drbd.d/global_common.conf (mode 0644, root:root)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/drbd.d/global_common.conf on witness
-# host: witness
-FILE_PATH=/etc/drbd.d/global_common.conf
-FILE_MODE=0644
-FILE_OWNER=root
-FILE_GROUP=root
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [3] drbd-witness-res-write
-#     after: drbd-witness-install, lab-witness
-#     stdin: files/etc/drbd.d/gitlab.res (mode 0644, root:root)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/drbd.d/gitlab.res on witness
-# host: witness
-FILE_PATH=/etc/drbd.d/gitlab.res
-FILE_MODE=0644
-FILE_OWNER=root
-FILE_GROUP=root
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [4] drbd-witness-check
-#     after: drbd-witness-global-write, drbd-witness-res-write, lab-witness
-#     stdin: none
-#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
-# host: witness
-RESOURCE=gitlab
-DEVICE=/dev/drbd0
-DISK=''
-MOUNT_POINT=/vdb
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Validates the rendered configuration with drbdadm itself (it also checks that this host's name
-# and address appear in the resource) and keeps the volume out of /etc/fstab.
-drbdadm sh-nop >/dev/null || die "drbdadm rejects the configuration in /etc/drbd.d"
-drbdadm dump "$RESOURCE" >/dev/null || die "drbdadm cannot read resource $RESOURCE for this host ($(uname -n))"
-# The volume is mounted by the failover engine only: no boot-time mount of the device or disk.
-if awk -v dev="$DEVICE" -v disk="$DISK" -v mnt="$MOUNT_POINT" \
-  '$1 !~ /^#/ && ($1 == dev || (disk != "" && $1 == disk) || $2 == mnt) { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null; then
-  cp -p /etc/fstab /etc/fstab.before-gitlab-ha
-  awk -v dev="$DEVICE" -v disk="$DISK" -v mnt="$MOUNT_POINT" \
-    '$1 !~ /^#/ && ($1 == dev || (disk != "" && $1 == disk) || $2 == mnt) { print "# disabled by gitlab-ha (the failover engine mounts it): " $0; next } { print }' \
-    /etc/fstab.before-gitlab-ha >/etc/fstab
-  changed "/etc/fstab: boot-time mount of $DEVICE disabled (copy in /etc/fstab.before-gitlab-ha)"
-fi
-GITLAB_HA_SCRIPT
-)"
-
-# [5] drbd-witness-unit-write
-#     after: drbd-witness-check, lab-witness
-#     stdin: files/etc/systemd/system/drbd-tiebreaker-gitlab.service (mode 0644, root:root)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /etc/systemd/system/drbd-tiebreaker-gitlab.service on witness
-# host: witness
-FILE_PATH=/etc/systemd/system/drbd-tiebreaker-gitlab.service
-FILE_MODE=0644
-FILE_OWNER=root
-FILE_GROUP=root
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [6] drbd-witness-up
-#     after: drbd-witness-unit-write, lab-witness
-#     stdin: none
-#     re-run when changed: ["477a95be11be74cfff9f76103b2c902c2eaaa25071bdaa8523c3b13f1c108ccf"]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: keep DRBD resource gitlab up diskless at boot (tiebreaker)
-# host: witness
-RESOURCE=gitlab
-UNIT=drbd-tiebreaker-gitlab.service
-ACTIVATE=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Keeps the diskless tiebreaker's vote: its unit (written by an earlier step) enabled at boot and,
-# with ACTIVATE, started now (it loads the module and brings the resource up). Without ACTIVATE
-# (lab hosts: no kernel module) the unit is only enabled.
-unit_missing() { [ "$(systemctl show -p LoadState --value "$UNIT")" = not-found ]; }
-
-if [ "$(systemctl show -p NeedDaemonReload --value "$UNIT")" = yes ]; then
-  systemctl daemon-reload
-  changed "systemd reloaded units for $UNIT"
-fi
-unit_missing && die "$UNIT is not installed: the unit file step did not run"
-case "$(systemctl is-enabled "$UNIT" 2>/dev/null || true)" in
-  enabled) ;;
-  masked | masked-runtime) die "$UNIT is masked: this node's quorum vote would be lost at the next boot; unmask it deliberately (systemctl unmask $UNIT)" ;;
-  *)
-    systemctl enable --quiet "$UNIT"
-    changed "enabled $UNIT at boot"
-    ;;
-esac
-
-[ "$ACTIVATE" = true ] || exit 0
-if ! systemctl is-active --quiet "$UNIT"; then
-  systemctl start "$UNIT" || die "$UNIT failed to bring $RESOURCE up (journalctl -u $UNIT)"
-  changed "started $UNIT: drbd module loaded, $RESOURCE up diskless"
-elif ! drbdadm status "$RESOURCE" >/dev/null 2>&1; then
-  # The unit ran, but the resource was taken down by hand since.
-  systemctl restart "$UNIT" || die "$UNIT failed to bring $RESOURCE up (journalctl -u $UNIT)"
-  changed "restarted $UNIT: $RESOURCE was down"
-fi
-GITLAB_HA_SCRIPT
-)"
-
-# [7] firewall-witness-install
+# [1] firewall-witness-install
 #     after: lab-witness
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -295,6 +8,7 @@ set -euo pipefail
 # gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: witness
 OS_FAMILY=apt
+DOCKER_OWED=/var/lib/gitlab-ha/docker-restart-after-firewalld
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -355,12 +69,28 @@ esac
 # ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
 # whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
 # masked (also where it is not installed, so a later install cannot start it).
+# Stopping a running firewalld < 2.0 flushes every iptables table, Docker's chains included
+# (CleanupOnExit defaults to yes: firewalld v1.3.x src/firewall/core/fw.py stop() -> flush()), and
+# Docker does not put them back (moby libnetwork/iptables/firewalld.go connectionLost does
+# nothing): Docker is restarted after such a stop, which recreates its chains. The marker keeps
+# that restart owed when this step fails in between.
+firewalld_active() { systemctl is-active --quiet firewalld.service; }
 if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  if firewalld_active; then mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"; fi
   systemctl mask --quiet --now firewalld.service
   changed "firewalld stopped and masked"
-elif systemctl is-active --quiet firewalld.service; then
+elif firewalld_active; then
+  mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"
   systemctl stop firewalld.service
   changed "firewalld stopped"
+fi
+if [ -e "$DOCKER_OWED" ]; then
+  # A Docker that is not running creates its chains when it starts.
+  if systemctl is-active --quiet docker.service; then
+    systemctl restart docker.service
+    changed "restarted docker: firewalld's stop flushed its iptables chains"
+  fi
+  rm -f "$DOCKER_OWED"
 fi
 
 if [ "$OS_FAMILY" = dnf ]; then
@@ -376,7 +106,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [8] firewall-witness-rules-write
+# [2] firewall-witness-rules-write
 #     after: firewall-witness-install, lab-witness
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -422,7 +152,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [9] firewall-witness-rules6-write
+# [3] firewall-witness-rules6-write
 #     after: firewall-witness-install, lab-witness
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -468,7 +198,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [10] firewall-witness-apply
+# [4] firewall-witness-apply
 #     after: firewall-witness-rules-write, firewall-witness-rules6-write, lab-witness
 #     stdin: none
 #     re-run when changed: ["d59b133a881727185b22558093c4e8b06a8089a449a948631a0811804e753712","9015ad7c23abc576b09e9d8279b5a84fbfe5186bfdcf2b4e2fc72940ca2c3f56"]
@@ -677,5 +407,333 @@ apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
 if [ -e /proc/net/if_inet6 ]; then
   apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
+GITLAB_HA_SCRIPT
+)"
+
+# [5] drbd-witness-install
+#     after: lab-witness
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: install DRBD tools, keep drbd.service off at boot
+# host: witness
+OS_FAMILY=apt
+PACKAGES=(drbd-utils)
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec {lock_fd}>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs drbd-utils (and the kernel module package when config names one) and keeps
+# drbd.service disabled: the failover engine, not boot, decides where the volume is active.
+require_family
+installed() {
+  case "$OS_FAMILY" in
+    apt) dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' ;;
+    dnf) rpm -q "$1" >/dev/null 2>&1 ;;
+  esac
+}
+for pkg in "${PACKAGES[@]}"; do
+  installed "$pkg" && continue
+  case "$OS_FAMILY" in
+    apt) DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >/dev/null ;;
+    dnf) dnf install -y -q "$pkg" >/dev/null ;;
+  esac
+  changed "installed $pkg"
+done
+if [ "$(systemctl is-enabled drbd.service 2>/dev/null || true)" = enabled ]; then
+  systemctl disable --quiet drbd.service
+  changed "disabled drbd.service at boot"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [6] drbd-witness-global-write
+#     after: drbd-witness-install, lab-witness
+#     stdin: files/etc/drbd.d/global_common.conf (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/drbd.d/global_common.conf on witness
+# host: witness
+FILE_PATH=/etc/drbd.d/global_common.conf
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [7] drbd-witness-res-write
+#     after: drbd-witness-install, lab-witness
+#     stdin: files/etc/drbd.d/gitlab.res (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/drbd.d/gitlab.res on witness
+# host: witness
+FILE_PATH=/etc/drbd.d/gitlab.res
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [8] drbd-witness-check
+#     after: drbd-witness-global-write, drbd-witness-res-write, lab-witness
+#     stdin: none
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: validate DRBD resource gitlab with drbdadm; no fstab mount
+# host: witness
+RESOURCE=gitlab
+DEVICE=/dev/drbd0
+DISK=''
+MOUNT_POINT=/vdb
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Validates the rendered configuration with drbdadm itself (it also checks that this host's name
+# and address appear in the resource) and keeps the volume out of /etc/fstab.
+drbdadm sh-nop >/dev/null || die "drbdadm rejects the configuration in /etc/drbd.d"
+drbdadm dump "$RESOURCE" >/dev/null || die "drbdadm cannot read resource $RESOURCE for this host ($(uname -n))"
+# The volume is mounted by the failover engine only: no boot-time mount of the device or disk.
+if awk -v dev="$DEVICE" -v disk="$DISK" -v mnt="$MOUNT_POINT" \
+  '$1 !~ /^#/ && ($1 == dev || (disk != "" && $1 == disk) || $2 == mnt) { found = 1 } END { exit !found }' /etc/fstab 2>/dev/null; then
+  cp -p /etc/fstab /etc/fstab.before-gitlab-ha
+  awk -v dev="$DEVICE" -v disk="$DISK" -v mnt="$MOUNT_POINT" \
+    '$1 !~ /^#/ && ($1 == dev || (disk != "" && $1 == disk) || $2 == mnt) { print "# disabled by gitlab-ha (the failover engine mounts it): " $0; next } { print }' \
+    /etc/fstab.before-gitlab-ha >/etc/fstab
+  changed "/etc/fstab: boot-time mount of $DEVICE disabled (copy in /etc/fstab.before-gitlab-ha)"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [9] drbd-witness-unit-write
+#     after: drbd-witness-check, lab-witness
+#     stdin: files/etc/systemd/system/drbd-tiebreaker-gitlab.service (mode 0644, root:root)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /etc/systemd/system/drbd-tiebreaker-gitlab.service on witness
+# host: witness
+FILE_PATH=/etc/systemd/system/drbd-tiebreaker-gitlab.service
+FILE_MODE=0644
+FILE_OWNER=root
+FILE_GROUP=root
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [10] drbd-witness-up
+#     after: drbd-witness-unit-write, firewall-witness-apply, lab-witness
+#     stdin: none
+#     re-run when changed: ["477a95be11be74cfff9f76103b2c902c2eaaa25071bdaa8523c3b13f1c108ccf"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: keep DRBD resource gitlab up diskless at boot (tiebreaker)
+# host: witness
+RESOURCE=gitlab
+UNIT=drbd-tiebreaker-gitlab.service
+ACTIVATE=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Keeps the diskless tiebreaker's vote: its unit (written by an earlier step) enabled at boot and,
+# with ACTIVATE, started now (it loads the module and brings the resource up). Without ACTIVATE
+# (lab hosts: no kernel module) the unit is only enabled.
+unit_missing() { [ "$(systemctl show -p LoadState --value "$UNIT")" = not-found ]; }
+
+if [ "$(systemctl show -p NeedDaemonReload --value "$UNIT")" = yes ]; then
+  systemctl daemon-reload
+  changed "systemd reloaded units for $UNIT"
+fi
+unit_missing && die "$UNIT is not installed: the unit file step did not run"
+case "$(systemctl is-enabled "$UNIT" 2>/dev/null || true)" in
+  enabled) ;;
+  masked | masked-runtime) die "$UNIT is masked: this node's quorum vote would be lost at the next boot; unmask it deliberately (systemctl unmask $UNIT)" ;;
+  *)
+    systemctl enable --quiet "$UNIT"
+    changed "enabled $UNIT at boot"
+    ;;
+esac
+
+[ "$ACTIVATE" = true ] || exit 0
+if ! systemctl is-active --quiet "$UNIT"; then
+  systemctl start "$UNIT" || die "$UNIT failed to bring $RESOURCE up (journalctl -u $UNIT)"
+  changed "started $UNIT: drbd module loaded, $RESOURCE up diskless"
+elif ! drbdadm status "$RESOURCE" >/dev/null 2>&1; then
+  # The unit ran, but the resource was taken down by hand since.
+  systemctl restart "$UNIT" || die "$UNIT failed to bring $RESOURCE up (journalctl -u $UNIT)"
+  changed "restarted $UNIT: $RESOURCE was down"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [11] drbd-witness-adjust
+#     after: drbd-witness-check, drbd-witness-up, lab-witness
+#     stdin: none
+#     re-run when changed: ["a14ea85e061a661b7d4757ccd942916738a4e5dcdeed869594539390b995ed27","f11fcafbd1e3e8db12fc3331bbb5baf6028e64c2dd9c9580b90d29c86853236c"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: apply changed DRBD configuration to gitlab (drbdadm adjust, disruptive plans refused while in use)
+# host: witness
+RESOURCE=gitlab
+ACTIVATE=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Brings changes of /etc/drbd.d (the resource file, global_common.conf) to the running resource
+# with `drbdadm adjust`, after reading its plan: `-d` prints every drbdsetup call adjust would make
+# (drbd-utils user/shared/shared_main.c, dry_run), and adjust plans `detach`/`del-minor` when a
+# disk or volume changes (user/v9/drbdadm_adjust.c adjust_disk). Such a plan, or a `down`, is
+# refused while the resource is in use here (Primary or its device open): that would pull the
+# disk from under GitLab. A resource that is down is left down; it comes up with the new files.
+[ "$ACTIVATE" = true ] || exit 0
+drbdadm status "$RESOURCE" >/dev/null 2>&1 || exit 0
+plan=$(drbdadm -d adjust "$RESOURCE") || die "drbdadm -d adjust $RESOURCE failed: the configuration in /etc/drbd.d cannot be applied"
+[ -n "$plan" ] || exit 0
+# Plan lines name drbdsetup (as a path when drbdadm was given one), then the call.
+disruptive=$(awk '$1 ~ /(^|\/)drbdsetup$/ && ($2 == "down" || $2 == "detach" || $2 == "del-minor") { sub(/^[^ ]*\//, ""); print }' <<<"$plan")
+if [ -n "$disruptive" ]; then
+  role=$(drbdadm role "$RESOURCE" 2>/dev/null || echo Unknown)
+  open=$(drbdsetup events2 --now "$RESOURCE" 2>/dev/null | awk '$1 == "exists" && $2 == "device" { for (i = 3; i <= NF; i++) if ($i == "open:yes") o = "yes" } END { print o == "yes" ? "yes" : "no" }')
+  if [ "$role" = Primary ] || [ "$open" = yes ]; then
+    die "refusing drbdadm adjust $RESOURCE on $(uname -n): it is in use here (role $role, device open: $open) and the new configuration would run: $(paste -sd ';' <<<"$disruptive" | sed 's/;/; /g'). Move GitLab to another node (or stop it) and run pulumi up again, or apply the change by hand"
+  fi
+fi
+drbdadm adjust "$RESOURCE" || die "drbdadm adjust $RESOURCE failed"
+changed "adjusted DRBD resource $RESOURCE: $(awk '{ sub(/^[^ ]*\//, ""); print }' <<<"$plan" | paste -sd ';' | sed 's/;/; /g')"
 GITLAB_HA_SCRIPT
 )"

@@ -1,679 +1,6 @@
 # Commands of hosts/pgsq2, in order (gitlab-ha offline render).
 
-# [1] postgres-switchover-stop-pgsq2
-#     after: postgres-switchover, postgres-switchover-gitlab-stop-10-228-130-58, postgres-switchover-gitlab-stop-10-228-130-59
-#     stdin: given
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: switchover: stop the old primary pgsq2 cleanly if it is the one being replaced (its name comes on stdin)
-# host: pgsq2
-PG_PORT=5432
-BINDIR=/usr/pgsql-16/bin
-DATA_DIR=/var/lib/pgsql/16/data
-SERVICE=postgresql-16
-HOST_NAME=pgsq2
-NEW_PRIMARY=pgsql
-DB_PEERS=(pgsql=10.228.129.11:5432 pgsq2=10.228.130.61:5432)
-REBUILD_TOKEN=''
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
-# when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
-sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
-# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
-sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
-sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
-sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
-# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
-sw_rebuild_pending() {
-  [ -n "$REBUILD_TOKEN" ] || return 1
-  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
-}
-# Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
-# primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
-# checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
-# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
-IFS= read -r FROM || true
-[[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
-sw_has_cluster || exit 0
-if sw_rebuild_pending; then exit 0; fi
-if sw_running; then
-  if sw_in_recovery; then
-    [ "$FROM" != "$HOST_NAME" ] || die "$NEW_PRIMARY streams from $HOST_NAME, which is itself a standby (a standby of a standby): switch over from the primary, with $NEW_PRIMARY streaming from it"
-    exit 0 # a standby, as configured
-  fi
-  if [ "$FROM" != "$HOST_NAME" ]; then
-    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
-  fi
-  # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
-  # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
-  # WAL up to it and wait until the standby has it before they exit (postgres
-  # src/backend/replication/walsender.c, header comment).
-  systemctl stop "$SERVICE"
-  changed "stopped the old primary $HOST_NAME cleanly (fast shutdown) for $NEW_PRIMARY to take over"
-fi
-[ "$FROM" = "$HOST_NAME" ] || exit 0
-[ -f "$DATA_DIR/standby.signal" ] && exit 0
-state=$(sw_control "Database cluster state")
-[ "$state" = "shut down" ] ||
-  die "$HOST_NAME is stopped but was not shut down cleanly (pg_control says '$state'): its last writes may be missing on $NEW_PRIMARY. Start it so the switchover can stop it cleanly, or promote $NEW_PRIMARY with npm run db:failover"
-echo "gitlab-ha: checkpoint: $(sw_control "Latest checkpoint location")"
-GITLAB_HA_SCRIPT
-)"
-
-# [2] postgres-rejoin-pgsq2
-#     after: postgres-pgsql-objects, postgres-replication-password, postgres-rewind-role
-#     stdin: [secret]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: rejoin pgsq2 as a standby of pgsql if it was a primary (pg_rewind when needed)
-# host: pgsq2
-PG_PORT=5432
-BINDIR=/usr/pgsql-16/bin
-DATA_DIR=/var/lib/pgsql/16/data
-CONF_DIR=/var/lib/pgsql/16/data
-SERVICE=postgresql-16
-HOST_NAME=pgsq2
-NEW_PRIMARY=pgsql
-PRIMARY_HOST=10.228.129.11
-PRIMARY_PORT=5432
-REPLICATION_USER=backup
-SLOT=gitlab_ha_pgsq2
-SLOT_PREFIX=gitlab_ha_
-REBUILD_TOKEN=''
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
-pg_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
-# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
-# when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
-sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
-# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
-sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
-sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
-sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
-# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
-# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
-sw_rebuild_pending() {
-  [ -n "$REBUILD_TOKEN" ] || return 1
-  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
-}
-# Runs on each host the config names postgres-standby, once the primary is ready (its slot for
-# this host exists). A former primary, stopped, is turned into a standby of $PRIMARY_HOST:
-# pg_rewind first (it answers "no rewind required" when the old timeline is a prefix of the new
-# one, as after a clean switchover), then standby.signal, primary_conninfo and primary_slot_name.
-# Program slots left from its time as a primary are dropped so they cannot pin WAL here.
-# stdin: the replication role's password (pg_rewind reads the source through a normal connection).
-IFS= read -r password || die "stdin: missing the replication role's password"
-sw_has_cluster || exit 0
-if sw_rebuild_pending; then exit 0; fi # the base backup step rebuilds it
-drop_stale_slots() {
-  local slot
-  for slot in $(sw_psql "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND slot_name LIKE '${SLOT_PREFIX}%'"); do
-    sw_psql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
-    changed "dropped replication slot $slot on $HOST_NAME (left from its time as primary)"
-  done
-}
-if sw_running; then
-  sw_in_recovery ||
-    die "$HOST_NAME runs as a primary while the config makes $NEW_PRIMARY the primary (two primaries): fence it (systemctl stop $SERVICE) and converge again to rejoin it with pg_rewind, or set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it"
-  drop_stale_slots
-  exit 0
-fi
-[ -f "$DATA_DIR/standby.signal" ] && exit 0 # a stopped standby: the service step starts it
-
-# pg_rewind refuses a target without data checksums or wal_log_hints (docs: app-pgrewind).
-checksums=$(sw_control "Data page checksum version")
-hints=$(sw_control "wal_log_hints setting")
-if [ "$checksums" = 0 ] && [ "$hints" != on ]; then
-  die "$HOST_NAME cannot be rewound: it has neither data checksums nor wal_log_hints = on; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY with a base backup"
-fi
-passfile=$(mktemp)
-trap 'rm -f "$passfile"' EXIT
-chown postgres "$passfile"
-chmod 0600 "$passfile"
-esc() { local v=${1//\\/\\\\}; printf '%s' "${v//:/\\:}"; } # .pgpass escaping of '\' and ':'
-printf '%s:%s:postgres:%s:%s\n' "$(esc "$PRIMARY_HOST")" "$PRIMARY_PORT" "$(esc "$REPLICATION_USER")" "$(esc "$password")" >"$passfile"
-conf_opt=()
-if [ ! -f "$DATA_DIR/postgresql.conf" ]; then conf_opt=(--config-file="$CONF_DIR/postgresql.conf"); fi
-# pg_rewind needs a normal connection to the running source with EXECUTE on pg_ls_dir,
-# pg_stat_file and pg_read_binary_file (docs: app-pgrewind, Notes), granted by the rewind-role step.
-if ! out=$(runuser -u postgres -- "$BINDIR/pg_rewind" --target-pgdata="$DATA_DIR" "${conf_opt[@]}" \
-  --source-server="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" 2>&1); then
-  die "pg_rewind of $HOST_NAME from $NEW_PRIMARY failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')- set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it with a base backup"
-fi
-if grep -q "no rewind required" <<<"$out"; then how="no rewind needed"; else how="rewound with pg_rewind"; fi
-
-auto="$DATA_DIR/postgresql.auto.conf"
-sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$auto"
-# The password comes from ~postgres/.pgpass, as for a standby built by pg_basebackup -R.
-printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
-runuser -u postgres -- touch "$DATA_DIR/standby.signal"
-systemctl start "$SERVICE"
-pg_wait_ready
-changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
-drop_stale_slots
-GITLAB_HA_SCRIPT
-)"
-
-# [3] postgres-pgsq2-install
-#     after: -
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: install PostgreSQL 16 on pgsq2
-# host: pgsq2
-OS_FAMILY=dnf
-OS_RELEASE=9
-PG_VERSION=16
-PACKAGE_SOURCE=pgdg
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-
-# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
-require_family() {
-  case "$OS_FAMILY" in
-    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
-    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
-    *) die "unknown OS family '$OS_FAMILY'" ;;
-  esac
-}
-
-# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
-# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
-# so every package-manager call of ours queues on one lock file; apt also waits for other holders
-# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
-with_package_lock() {
-  local rc=0 lock_fd
-  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
-  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
-  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
-  "$@" || rc=$?
-  exec {lock_fd}>&-
-  return "$rc"
-}
-apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-dnf() { with_package_lock command dnf "$@"; }
-# Installs the PostgreSQL $PG_VERSION server with contrib (pg_trgm, btree_gist) from $PACKAGE_SOURCE.
-require_family
-case "$OS_FAMILY" in
-  apt)
-    # Debian creates a default cluster on install; the program creates its own, where config says.
-    cc=/etc/postgresql-common/createcluster.conf
-    if ! grep -qx 'create_main_cluster = false' "$cc" 2>/dev/null; then
-      mkdir -p "$(dirname "$cc")"
-      if [ -f "$cc" ]; then sed -i '/^[[:space:]]*create_main_cluster[[:space:]]*=/d' "$cc"; fi
-      echo 'create_main_cluster = false' >>"$cc"
-      changed "$cc: create_main_cluster = false"
-    fi
-    if ! dpkg-query -W -f='${Status}' "postgresql-$PG_VERSION" 2>/dev/null | grep -q 'install ok installed'; then
-      export DEBIAN_FRONTEND=noninteractive
-      if [ "$PACKAGE_SOURCE" = pgdg ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ] && [ ! -f /etc/apt/sources.list.d/pgdg.sources ]; then
-        apt-get update -q >/dev/null
-        apt-get install -y -q postgresql-common >/dev/null
-        /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null
-        changed "added the PGDG apt repository"
-      fi
-      apt-get update -q >/dev/null
-      apt-get install -y -q "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION" >/dev/null
-      changed "installed postgresql-$PG_VERSION"
-    fi
-    ;;
-  dnf)
-    if ! rpm -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null 2>&1; then
-      if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then
-        dnf install -y -q "https://download.postgresql.org/pub/repos/yum/reporpms/EL-$OS_RELEASE-$(uname -m)/pgdg-redhat-repo-latest.noarch.rpm" >/dev/null
-        changed "added the PGDG dnf repository"
-      fi
-      # EL 8/9 ship a postgresql module whose packages would shadow PGDG's.
-      if dnf -q module list postgresql >/dev/null 2>&1; then dnf -q -y module disable postgresql >/dev/null; fi
-      dnf install -y -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null
-      changed "installed postgresql$PG_VERSION-server"
-    fi
-    ;;
-esac
-GITLAB_HA_SCRIPT
-)"
-
-# [4] postgres-pgsq2-pgpass-write
-#     after: postgres-pgsq2-install, postgres-replication-password
-#     stdin: files/var/lib/pgsql/.pgpass (mode 0600, postgres:postgres)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /var/lib/pgsql/.pgpass on pgsq2
-# host: pgsq2
-FILE_PATH=/var/lib/pgsql/.pgpass
-FILE_MODE=0600
-FILE_OWNER=postgres
-FILE_GROUP=postgres
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-# on delete:
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: remove /var/lib/pgsql/.pgpass from pgsq2
-# host: pgsq2
-FILE_PATH=/var/lib/pgsql/.pgpass
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-# Removes $FILE_PATH (the resource that owned it is gone).
-if [ -e "$FILE_PATH" ]; then
-  rm -f "$FILE_PATH"
-  changed "$FILE_PATH removed"
-fi
-GITLAB_HA_SCRIPT
-)"
-
-# [5] postgres-pgsq2-basebackup
-#     after: postgres-pgsq2-pgpass-write, postgres-pgsql-objects, postgres-rejoin-pgsq2
-#     stdin: none
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: build the standby pgsq2 from 10.228.129.11 unless it is one already
-# host: pgsq2
-OS_FAMILY=dnf
-PG_VERSION=16
-PG_PORT=5432
-BINDIR=/usr/pgsql-16/bin
-DATA_DIR=/var/lib/pgsql/16/data
-CONF_DIR=/var/lib/pgsql/16/data
-SERVICE=postgresql-16
-MANAGED_CONF=/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf
-HOST_NAME=pgsq2
-PRIMARY_HOST=10.228.129.11
-PRIMARY_PORT=5432
-REPLICATION_USER=backup
-SLOT=gitlab_ha_pgsq2
-CHECKPOINT=fast
-MAX_RATE=100M
-REBUILD_TOKEN=''
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Builds this standby from the primary with pg_basebackup -R on its replication slot, but only
-#   - when the data directory is missing or empty,
-#   - when a previous base backup did not finish (the marker below is still there), or
-#   - when postgres.rebuildStandbys names this host with a token not yet applied here.
-# A directory holding a working cluster, or anything else, is never emptied otherwise.
-parent=$(dirname "$DATA_DIR")
-marker="$parent/.$(basename "$DATA_DIR").gitlab-ha-basebackup-incomplete"
-token_file="$parent/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token"
-
-applied_token=$(cat "$token_file" 2>/dev/null || true)
-reason=""
-if [ -f "$marker" ]; then
-  reason="a previous base backup did not finish"
-elif [ ! -d "$DATA_DIR" ] || [ -z "$(ls -A "$DATA_DIR")" ]; then
-  reason="the data directory is empty"
-elif [ -f "$DATA_DIR/PG_VERSION" ]; then
-  if [ -n "$REBUILD_TOKEN" ] && [ "$REBUILD_TOKEN" != "$applied_token" ]; then
-    reason="postgres.rebuildStandbys asks for a rebuild (token $REBUILD_TOKEN)"
-  elif [ ! -f "$DATA_DIR/standby.signal" ]; then
-    die "$DATA_DIR holds a working cluster that is not a standby (promoted?): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from the primary"
-  fi
-else
-  die "$DATA_DIR is not empty and holds no PostgreSQL cluster: refusing to touch it"
-fi
-
-if [ -n "$reason" ]; then
-  if systemctl is-active --quiet "$SERVICE"; then systemctl stop "$SERVICE"; fi
-  [ -d "$parent" ] || install -d -o postgres -g postgres -m 0755 "$parent"
-  touch "$marker"
-  if [ -d "$DATA_DIR" ]; then find "$DATA_DIR" -mindepth 1 -delete; fi
-  install -d -o postgres -g postgres -m 0700 "$DATA_DIR"
-  # A rebuilt standby starts on a fresh slot: the old one may be invalidated (wal_status 'lost'
-  # once max_slot_wal_keep_size was exceeded), and no WAL can be streamed from such a slot. The
-  # replication protocol's DROP_REPLICATION_SLOT (PostgreSQL docs, protocol-replication) drops it
-  # once the old walsender has let go; pg_basebackup --create-slot makes it again.
-  repl_conn="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=replication replication=true"
-  for attempt in $(seq 1 90); do
-    if out=$(runuser -u postgres -- "$BINDIR/psql" -X -q -w -d "$repl_conn" -c "DROP_REPLICATION_SLOT $SLOT" 2>&1); then
-      changed "dropped replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT to build on a fresh one"
-      break
-    fi
-    case "$out" in
-      *"does not exist"*) break ;;
-      *"is active"*) [ "$attempt" -lt 90 ] || die "replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT is still in use after 90 s: is another copy of $HOST_NAME streaming? $out" ;;
-      *) die "could not drop replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT: $out" ;;
-    esac
-    sleep 1
-  done
-  rate=()
-  if [ -n "$MAX_RATE" ]; then rate=(--max-rate="$MAX_RATE"); fi
-  # The password comes from ~postgres/.pgpass, which the walreceiver also uses afterwards.
-  runuser -u postgres -- "$BINDIR/pg_basebackup" --pgdata="$DATA_DIR" --format=plain --wal-method=stream \
-    --write-recovery-conf --slot="$SLOT" --create-slot --checkpoint="$CHECKPOINT" "${rate[@]}" --no-password \
-    --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" >/dev/null
-  rm -f "$marker"
-  if [ -n "$REBUILD_TOKEN" ]; then echo "$REBUILD_TOKEN" >"$token_file"; fi
-  changed "built standby from $PRIMARY_HOST:$PRIMARY_PORT on slot $SLOT ($reason)"
-fi
-
-# Debian keeps configuration in /etc/postgresql/<version>/main: register the copied data directory
-# there once (pg_createcluster adopts an existing data directory that carries config files).
-if [ "$OS_FAMILY" = apt ] && [ ! -f "$CONF_DIR/postgresql.conf" ]; then
-  for f in postgresql pg_hba pg_ident; do
-    install -o postgres -g postgres -m 0600 "/usr/share/postgresql/$PG_VERSION/$f.conf.sample" "$DATA_DIR/$f.conf"
-  done
-  pg_createcluster "$PG_VERSION" main -d "$DATA_DIR" -p "$PG_PORT" >/dev/null
-  changed "registered $DATA_DIR as cluster $PG_VERSION/main"
-fi
-
-# A rebuild stops the server; when the program's configuration is already in place (a rebuild,
-# or EL layouts where the copy brings the primary's identical files) the server starts again
-# here, since the service step re-runs only when a configuration file changes.
-if [ -n "$reason" ] && [ -f "$MANAGED_CONF" ]; then
-  systemctl start "$SERVICE"
-  changed "started $SERVICE on the new base backup"
-fi
-GITLAB_HA_SCRIPT
-)"
-
-# [6] postgres-pgsq2-conf-write
-#     after: postgres-pgsq2-basebackup
-#     stdin: files/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf on pgsq2
-# host: pgsq2
-FILE_PATH=/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf
-FILE_MODE=0640
-FILE_OWNER=postgres
-FILE_GROUP=postgres
-FILE_MKDIR=true
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [7] postgres-pgsq2-hba-write
-#     after: postgres-pgsq2-basebackup
-#     stdin: files/var/lib/pgsql/16/data/pg_hba.conf (mode 0640, postgres:postgres)
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: write /var/lib/pgsql/16/data/pg_hba.conf on pgsq2
-# host: pgsq2
-FILE_PATH=/var/lib/pgsql/16/data/pg_hba.conf
-FILE_MODE=0640
-FILE_OWNER=postgres
-FILE_GROUP=postgres
-FILE_MKDIR=false
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
-# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
-# compare mtimes (PostgreSQL reloads) see no change.
-dir=$(dirname "$FILE_PATH")
-if [ ! -d "$dir" ]; then
-  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
-  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
-  changed "$dir created"
-fi
-tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-cat >"$tmp"
-if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
-  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
-    chmod "$FILE_MODE" "$FILE_PATH"
-    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
-    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
-  fi
-  exit 0
-fi
-chmod "$FILE_MODE" "$tmp"
-chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
-mv -f "$tmp" "$FILE_PATH"
-changed "$FILE_PATH written"
-GITLAB_HA_SCRIPT
-)"
-
-# [8] postgres-pgsq2-service
-#     after: postgres-pgsq2-conf-write, postgres-pgsq2-hba-write
-#     stdin: none
-#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","0b2bcf8082898245e3b4c7a69377fe033e312cac521b3be8c1d217c6fdd00579"]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: run postgresql-16 on pgsq2 with its current configuration
-# host: pgsq2
-PG_PORT=5432
-BINDIR=/usr/pgsql-16/bin
-DATA_DIR=/var/lib/pgsql/16/data
-CONF_DIR=/var/lib/pgsql/16/data
-SERVICE=postgresql-16
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
-pg_wait_ready() {
-  for _ in $(seq 1 120); do
-    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
-    sleep 0.5
-  done
-  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
-}
-# Keeps the server enabled and running with its current configuration: starts it when stopped,
-# reloads only when a configuration file is newer than the server's last load, and restarts only
-# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
-psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-
-conf="$CONF_DIR/postgresql.conf"
-[ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
-if ! grep -Eq "^[[:space:]]*include_dir[[:space:]]*=[[:space:]]*'conf\.d'" "$conf"; then
-  printf "\n# Added by gitlab-ha: settings managed by the program live in conf.d/.\ninclude_dir = 'conf.d'\n" >>"$conf"
-  changed "$conf: include_dir = 'conf.d'"
-fi
-
-if [ "$(systemctl show -p NeedDaemonReload --value "$SERVICE")" = yes ]; then
-  systemctl daemon-reload
-  changed "systemd reloaded units for $SERVICE"
-fi
-if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
-  systemctl enable --quiet "$SERVICE"
-  changed "enabled $SERVICE"
-fi
-if ! systemctl is-active --quiet "$SERVICE"; then
-  systemctl start "$SERVICE"
-  pg_wait_ready
-  changed "started $SERVICE"
-  exit 0
-fi
-pg_wait_ready
-
-loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
-newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
-if awk -v a="$newest" -v b="$loaded" 'BEGIN { exit !(a > b) }'; then
-  psql_q "SELECT pg_reload_conf()" >/dev/null
-  for _ in $(seq 1 50); do
-    [ "$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")" != "$loaded" ] && break
-    sleep 0.1
-  done
-  changed "reloaded $SERVICE configuration"
-fi
-pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
-if [ -n "$pending" ]; then
-  systemctl restart "$SERVICE"
-  pg_wait_ready
-  changed "restarted $SERVICE to apply $pending"
-fi
-bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")
-[ -z "$bad" ] || die "PostgreSQL rejected configuration: $bad"
-bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL")
-[ -z "$bad" ] || die "PostgreSQL rejected pg_hba.conf: $bad"
-GITLAB_HA_SCRIPT
-)"
-
-# [9] postgres-pgsq2-streaming
-#     after: postgres-pgsq2-service
-#     stdin: none
-#     re-run when changed: ["8e497cfc46dabec4dfeeecaf777964f01ede1c00dca291b2ba8265c556c2556d",""]
-bash -c "$(cat <<'GITLAB_HA_SCRIPT'
-set -euo pipefail
-# gitlab-ha: wait until pgsq2 streams from 10.228.129.11
-# host: pgsq2
-PG_PORT=5432
-BINDIR=/usr/pgsql-16/bin
-HOST_NAME=pgsq2
-PRIMARY_HOST=10.228.129.11
-PRIMARY_PORT=5432
-REPLICATION_USER=backup
-SLOT=gitlab_ha_pgsq2
-STREAM_TIMEOUT=120
-# gitlab-ha host library. Each step's script carries only the functions it calls (see
-# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
-# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
-# else on stdout, so a converge that changes nothing prints nothing.
-cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
-# Proves this standby streams from the primary. The step is done only when pg_stat_wal_receiver
-# (PostgreSQL docs, monitoring-stats: one row while a WAL receiver runs, with status, sender_host,
-# sender_port and slot_name) shows it streaming from $PRIMARY_HOST:$PRIMARY_PORT on its slot;
-# it waits at most $STREAM_TIMEOUT seconds and then says what it saw.
-psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
-psql_primary() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -w -d "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=replication replication=true" -c "$1"; }
-
-want="streaming from $PRIMARY_HOST:$PRIMARY_PORT on slot $SLOT"
-query="SELECT CASE WHEN NOT pg_is_in_recovery() THEN 'no recovery (the server was promoted)' ELSE coalesce(
-  (SELECT status || ' from ' || coalesce(sender_host, '?') || ':' || coalesce(sender_port::text, '?') || ' on slot ' || coalesce(slot_name, '(none)') FROM pg_stat_wal_receiver),
-  'no WAL receiver (pg_stat_wal_receiver is empty)') END"
-deadline=$((SECONDS + STREAM_TIMEOUT))
-while :; do
-  seen=$(psql_q "$query" 2>&1) || seen="no answer from the server: $seen"
-  [ "$seen" = "$want" ] && break
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    die "standby $HOST_NAME is not streaming from the primary $PRIMARY_HOST:$PRIMARY_PORT after $STREAM_TIMEOUT s; it shows: $seen. See its server log; if the primary removed WAL it needs (slot $SLOT with wal_status 'lost' in pg_replication_slots), rebuild it: set postgres.rebuildStandbys.$HOST_NAME to a new token"
-  fi
-  sleep 1
-done
-
-# The settings a hot standby needs no lower than its primary's (PostgreSQL docs, hot-standby-admin),
-# compared with the primary's own through the replication connection, which answers SHOW.
-for name in max_connections max_prepared_transactions max_locks_per_transaction max_wal_senders max_worker_processes; do
-  mine=$(psql_q "SHOW $name")
-  theirs=$(psql_primary "SHOW $name" 2>&1) || die "could not read $name from the primary $PRIMARY_HOST:$PRIMARY_PORT: $theirs"
-  [ "$mine" -ge "$theirs" ] || die "standby $HOST_NAME has $name = $mine, lower than the primary's $theirs: replay stops at the primary's next restart; set it equal on both (postgresql.auto.conf or the managed conf.d file)"
-done
-GITLAB_HA_SCRIPT
-)"
-
-# [10] firewall-pgsq2-install
+# [1] firewall-pgsq2-install
 #     after: -
 #     stdin: none
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -681,6 +8,7 @@ set -euo pipefail
 # gitlab-ha: install the OS's iptables persistence, mask firewalld
 # host: pgsq2
 OS_FAMILY=dnf
+DOCKER_OWED=/var/lib/gitlab-ha/docker-restart-after-firewalld
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -741,12 +69,28 @@ esac
 # ip6tables.service (firewalld config/firewalld.service.in), so enabling both leaves boot to
 # whichever starts last, and its own zone table rejects the ports opened here. It is stopped and
 # masked (also where it is not installed, so a later install cannot start it).
+# Stopping a running firewalld < 2.0 flushes every iptables table, Docker's chains included
+# (CleanupOnExit defaults to yes: firewalld v1.3.x src/firewall/core/fw.py stop() -> flush()), and
+# Docker does not put them back (moby libnetwork/iptables/firewalld.go connectionLost does
+# nothing): Docker is restarted after such a stop, which recreates its chains. The marker keeps
+# that restart owed when this step fails in between.
+firewalld_active() { systemctl is-active --quiet firewalld.service; }
 if [ "$(systemctl is-enabled firewalld.service 2>/dev/null || true)" != masked ]; then
+  if firewalld_active; then mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"; fi
   systemctl mask --quiet --now firewalld.service
   changed "firewalld stopped and masked"
-elif systemctl is-active --quiet firewalld.service; then
+elif firewalld_active; then
+  mkdir -p "$(dirname "$DOCKER_OWED")" && : >"$DOCKER_OWED"
   systemctl stop firewalld.service
   changed "firewalld stopped"
+fi
+if [ -e "$DOCKER_OWED" ]; then
+  # A Docker that is not running creates its chains when it starts.
+  if systemctl is-active --quiet docker.service; then
+    systemctl restart docker.service
+    changed "restarted docker: firewalld's stop flushed its iptables chains"
+  fi
+  rm -f "$DOCKER_OWED"
 fi
 
 if [ "$OS_FAMILY" = dnf ]; then
@@ -762,7 +106,7 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [11] firewall-pgsq2-rules-write
+# [2] firewall-pgsq2-rules-write
 #     after: firewall-pgsq2-install
 #     stdin: files/etc/gitlab-ha/iptables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -808,7 +152,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [12] firewall-pgsq2-rules6-write
+# [3] firewall-pgsq2-rules6-write
 #     after: firewall-pgsq2-install
 #     stdin: files/etc/gitlab-ha/ip6tables.rules (mode 0600, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -854,7 +198,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [13] firewall-pgsq2-apply
+# [4] firewall-pgsq2-apply
 #     after: firewall-pgsq2-rules-write, firewall-pgsq2-rules6-write
 #     stdin: none
 #     re-run when changed: ["1410a18482ceec52e2554b9c640f57b9ccb88f05d5c56e58c51b64c4feb6e106","69d991f9ec579b5918f6acfa7a96d7c1cb6511d791b4b51ff3aea9169c2db582"]
@@ -1063,5 +407,678 @@ apply_family iptables "$RULES_FILE" "$PERSIST_FILE"
 if [ -e /proc/net/if_inet6 ]; then
   apply_family ip6tables "$RULES_FILE6" "$PERSIST_FILE6"
 fi
+GITLAB_HA_SCRIPT
+)"
+
+# [5] postgres-switchover-stop-pgsq2
+#     after: postgres-switchover, postgres-switchover-gitlab-stop-10-228-130-58, postgres-switchover-gitlab-stop-10-228-130-59
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: switchover: stop the old primary pgsq2 cleanly if it is the one being replaced (its name comes on stdin)
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+HOST_NAME=pgsq2
+NEW_PRIMARY=pgsql
+DB_PEERS=(pgsql=10.228.129.11:5432 pgsq2=10.228.130.61:5432)
+REBUILD_TOKEN=''
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
+# primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
+# checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
+# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
+IFS= read -r FROM || true
+[[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
+sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi
+if sw_running; then
+  if sw_in_recovery; then
+    [ "$FROM" != "$HOST_NAME" ] || die "$NEW_PRIMARY streams from $HOST_NAME, which is itself a standby (a standby of a standby): switch over from the primary, with $NEW_PRIMARY streaming from it"
+    exit 0 # a standby, as configured
+  fi
+  if [ "$FROM" != "$HOST_NAME" ]; then
+    die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
+  fi
+  # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
+  # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
+  # WAL up to it and wait until the standby has it before they exit (postgres
+  # src/backend/replication/walsender.c, header comment).
+  systemctl stop "$SERVICE"
+  changed "stopped the old primary $HOST_NAME cleanly (fast shutdown) for $NEW_PRIMARY to take over"
+fi
+[ "$FROM" = "$HOST_NAME" ] || exit 0
+[ -f "$DATA_DIR/standby.signal" ] && exit 0
+state=$(sw_control "Database cluster state")
+[ "$state" = "shut down" ] ||
+  die "$HOST_NAME is stopped but was not shut down cleanly (pg_control says '$state'): its last writes may be missing on $NEW_PRIMARY. Start it so the switchover can stop it cleanly, or promote $NEW_PRIMARY with npm run db:failover"
+echo "gitlab-ha: checkpoint: $(sw_control "Latest checkpoint location")"
+GITLAB_HA_SCRIPT
+)"
+
+# [6] postgres-rejoin-pgsq2
+#     after: postgres-pgsql-objects, postgres-replication-password, postgres-rewind-role
+#     stdin: [secret]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: rejoin pgsq2 as a standby of pgsql if it was a primary (pg_rewind when needed)
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+CONF_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+HOST_NAME=pgsq2
+NEW_PRIMARY=pgsql
+PRIMARY_HOST=10.228.129.11
+PRIMARY_PORT=5432
+REPLICATION_USER=backup
+SLOT=gitlab_ha_pgsq2
+SLOT_PREFIX=gitlab_ha_
+REBUILD_TOKEN=''
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
+# when it runs and from pg_control when it does not.
+sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
+# pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
+sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
+sw_in_recovery() { [ "$(sw_psql 'SELECT pg_is_in_recovery()')" = t ]; }
+sw_control() { LC_ALL=C runuser -u postgres -- "$BINDIR/pg_controldata" "$DATA_DIR" | sed -n "s/^$1: *//p"; }
+# postgres.rebuildStandbys names this host with a token the base backup step has not applied yet:
+# that step empties and rebuilds it (basebackup.sh), so the switchover steps leave it alone.
+sw_rebuild_pending() {
+  [ -n "$REBUILD_TOKEN" ] || return 1
+  [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
+}
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Runs on each host the config names postgres-standby, once the primary is ready (its slot for
+# this host exists). A former primary, stopped, is turned into a standby of $PRIMARY_HOST:
+# pg_rewind first (it answers "no rewind required" when the old timeline is a prefix of the new
+# one, as after a clean switchover), then standby.signal, primary_conninfo and primary_slot_name.
+# Program slots left from its time as a primary are dropped so they cannot pin WAL here.
+# stdin: the replication role's password (pg_rewind reads the source through a normal connection).
+IFS= read -r password || die "stdin: missing the replication role's password"
+sw_has_cluster || exit 0
+if sw_rebuild_pending; then exit 0; fi # the base backup step rebuilds it
+drop_stale_slots() {
+  local slot
+  for slot in $(sw_psql "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND slot_name LIKE '${SLOT_PREFIX}%'"); do
+    sw_psql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+    changed "dropped replication slot $slot on $HOST_NAME (left from its time as primary)"
+  done
+}
+if sw_running; then
+  sw_in_recovery ||
+    die "$HOST_NAME runs as a primary while the config makes $NEW_PRIMARY the primary (two primaries): fence it (systemctl stop $SERVICE) and converge again to rejoin it with pg_rewind, or set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it"
+  drop_stale_slots
+  exit 0
+fi
+[ -f "$DATA_DIR/standby.signal" ] && exit 0 # a stopped standby: the service step starts it
+
+# pg_rewind refuses a target without data checksums or wal_log_hints (docs: app-pgrewind).
+checksums=$(sw_control "Data page checksum version")
+hints=$(sw_control "wal_log_hints setting")
+if [ "$checksums" = 0 ] && [ "$hints" != on ]; then
+  die "$HOST_NAME cannot be rewound: it has neither data checksums nor wal_log_hints = on; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY with a base backup"
+fi
+passfile=$(mktemp)
+trap 'rm -f "$passfile"' EXIT
+chown postgres "$passfile"
+chmod 0600 "$passfile"
+esc() { local v=${1//\\/\\\\}; printf '%s' "${v//:/\\:}"; } # .pgpass escaping of '\' and ':'
+printf '%s:%s:postgres:%s:%s\n' "$(esc "$PRIMARY_HOST")" "$PRIMARY_PORT" "$(esc "$REPLICATION_USER")" "$(esc "$password")" >"$passfile"
+conf_opt=()
+if [ ! -f "$DATA_DIR/postgresql.conf" ]; then conf_opt=(--config-file="$CONF_DIR/postgresql.conf"); fi
+# pg_rewind needs a normal connection to the running source with EXECUTE on pg_ls_dir,
+# pg_stat_file and pg_read_binary_file (docs: app-pgrewind, Notes), granted by the rewind-role step.
+if ! out=$(runuser -u postgres -- "$BINDIR/pg_rewind" --target-pgdata="$DATA_DIR" "${conf_opt[@]}" \
+  --source-server="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" 2>&1); then
+  die "pg_rewind of $HOST_NAME from $NEW_PRIMARY failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')- set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it with a base backup"
+fi
+if grep -q "no rewind required" <<<"$out"; then how="no rewind needed"; else how="rewound with pg_rewind"; fi
+
+auto="$DATA_DIR/postgresql.auto.conf"
+sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$auto"
+# The password comes from ~postgres/.pgpass, as for a standby built by pg_basebackup -R.
+printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
+runuser -u postgres -- touch "$DATA_DIR/standby.signal"
+systemctl start "$SERVICE"
+pg_wait_ready
+changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
+drop_stale_slots
+GITLAB_HA_SCRIPT
+)"
+
+# [7] postgres-pgsq2-install
+#     after: -
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: install PostgreSQL 16 on pgsq2
+# host: pgsq2
+OS_FAMILY=dnf
+OS_RELEASE=9
+PG_VERSION=16
+PACKAGE_SOURCE=pgdg
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+
+# The config names the OS family; refuse to run apt steps on a dnf host and the reverse.
+require_family() {
+  case "$OS_FAMILY" in
+    apt) type -P apt-get >/dev/null || die "config says this is an apt host, but apt-get is missing" ;;
+    dnf) type -P dnf >/dev/null || die "config says this is a dnf host, but dnf is missing" ;;
+    *) die "unknown OS family '$OS_FAMILY'" ;;
+  esac
+}
+
+# The engine runs independent steps on one host at the same time. apt and dnf take an exclusive
+# lock and fail at once when another run holds it (apt: "Could not get lock /var/lib/dpkg/lock-frontend"),
+# so every package-manager call of ours queues on one lock file; apt also waits for other holders
+# (unattended-upgrades) through DPkg::Lock::Timeout (apt >= 1.9.11, apt-get(8)).
+with_package_lock() {
+  local rc=0 lock_fd
+  # A descriptor of its own (bash picks a free one), so a step's other locks are left alone.
+  exec {lock_fd}>>/run/lock/gitlab-ha-packages.lock
+  flock -w 1800 "$lock_fd" || die "waited 30 minutes for another package-manager step on this host"
+  "$@" || rc=$?
+  exec {lock_fd}>&-
+  return "$rc"
+}
+apt-get() { with_package_lock command apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+dnf() { with_package_lock command dnf "$@"; }
+# Installs the PostgreSQL $PG_VERSION server with contrib (pg_trgm, btree_gist) from $PACKAGE_SOURCE.
+require_family
+case "$OS_FAMILY" in
+  apt)
+    # Debian creates a default cluster on install; the program creates its own, where config says.
+    cc=/etc/postgresql-common/createcluster.conf
+    if ! grep -qx 'create_main_cluster = false' "$cc" 2>/dev/null; then
+      mkdir -p "$(dirname "$cc")"
+      if [ -f "$cc" ]; then sed -i '/^[[:space:]]*create_main_cluster[[:space:]]*=/d' "$cc"; fi
+      echo 'create_main_cluster = false' >>"$cc"
+      changed "$cc: create_main_cluster = false"
+    fi
+    if ! dpkg-query -W -f='${Status}' "postgresql-$PG_VERSION" 2>/dev/null | grep -q 'install ok installed'; then
+      export DEBIAN_FRONTEND=noninteractive
+      if [ "$PACKAGE_SOURCE" = pgdg ] && [ ! -f /etc/apt/sources.list.d/pgdg.list ] && [ ! -f /etc/apt/sources.list.d/pgdg.sources ]; then
+        apt-get update -q >/dev/null
+        apt-get install -y -q postgresql-common >/dev/null
+        /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y >/dev/null
+        changed "added the PGDG apt repository"
+      fi
+      apt-get update -q >/dev/null
+      apt-get install -y -q "postgresql-$PG_VERSION" "postgresql-client-$PG_VERSION" >/dev/null
+      changed "installed postgresql-$PG_VERSION"
+    fi
+    ;;
+  dnf)
+    if ! rpm -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null 2>&1; then
+      if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then
+        dnf install -y -q "https://download.postgresql.org/pub/repos/yum/reporpms/EL-$OS_RELEASE-$(uname -m)/pgdg-redhat-repo-latest.noarch.rpm" >/dev/null
+        changed "added the PGDG dnf repository"
+      fi
+      # EL 8/9 ship a postgresql module whose packages would shadow PGDG's.
+      if dnf -q module list postgresql >/dev/null 2>&1; then dnf -q -y module disable postgresql >/dev/null; fi
+      dnf install -y -q "postgresql$PG_VERSION-server" "postgresql$PG_VERSION-contrib" >/dev/null
+      changed "installed postgresql$PG_VERSION-server"
+    fi
+    ;;
+esac
+GITLAB_HA_SCRIPT
+)"
+
+# [8] postgres-pgsq2-pgpass-write
+#     after: postgres-pgsq2-install, postgres-replication-password
+#     stdin: files/var/lib/pgsql/.pgpass (mode 0600, postgres:postgres)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /var/lib/pgsql/.pgpass on pgsq2
+# host: pgsq2
+FILE_PATH=/var/lib/pgsql/.pgpass
+FILE_MODE=0600
+FILE_OWNER=postgres
+FILE_GROUP=postgres
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+# on delete:
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: remove /var/lib/pgsql/.pgpass from pgsq2
+# host: pgsq2
+FILE_PATH=/var/lib/pgsql/.pgpass
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+# Removes $FILE_PATH (the resource that owned it is gone).
+if [ -e "$FILE_PATH" ]; then
+  rm -f "$FILE_PATH"
+  changed "$FILE_PATH removed"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [9] postgres-pgsq2-basebackup
+#     after: postgres-pgsq2-pgpass-write, postgres-pgsql-objects, postgres-rejoin-pgsq2
+#     stdin: none
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: build the standby pgsq2 from 10.228.129.11 unless it is one already
+# host: pgsq2
+OS_FAMILY=dnf
+PG_VERSION=16
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+CONF_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+MANAGED_CONF=/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf
+HOST_NAME=pgsq2
+PRIMARY_HOST=10.228.129.11
+PRIMARY_PORT=5432
+REPLICATION_USER=backup
+SLOT=gitlab_ha_pgsq2
+CHECKPOINT=fast
+MAX_RATE=100M
+REBUILD_TOKEN=''
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Builds this standby from the primary with pg_basebackup -R on its replication slot, but only
+#   - when the data directory is missing or empty,
+#   - when a previous base backup did not finish (the marker below is still there), or
+#   - when postgres.rebuildStandbys names this host with a token not yet applied here.
+# A directory holding a working cluster, or anything else, is never emptied otherwise.
+parent=$(dirname "$DATA_DIR")
+marker="$parent/.$(basename "$DATA_DIR").gitlab-ha-basebackup-incomplete"
+token_file="$parent/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token"
+
+applied_token=$(cat "$token_file" 2>/dev/null || true)
+reason=""
+if [ -f "$marker" ]; then
+  reason="a previous base backup did not finish"
+elif [ ! -d "$DATA_DIR" ] || [ -z "$(ls -A "$DATA_DIR")" ]; then
+  reason="the data directory is empty"
+elif [ -f "$DATA_DIR/PG_VERSION" ]; then
+  if [ -n "$REBUILD_TOKEN" ] && [ "$REBUILD_TOKEN" != "$applied_token" ]; then
+    reason="postgres.rebuildStandbys asks for a rebuild (token $REBUILD_TOKEN)"
+  elif [ ! -f "$DATA_DIR/standby.signal" ]; then
+    die "$DATA_DIR holds a working cluster that is not a standby (promoted?): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from the primary"
+  fi
+else
+  die "$DATA_DIR is not empty and holds no PostgreSQL cluster: refusing to touch it"
+fi
+
+if [ -n "$reason" ]; then
+  if systemctl is-active --quiet "$SERVICE"; then systemctl stop "$SERVICE"; fi
+  [ -d "$parent" ] || install -d -o postgres -g postgres -m 0755 "$parent"
+  touch "$marker"
+  if [ -d "$DATA_DIR" ]; then find "$DATA_DIR" -mindepth 1 -delete; fi
+  install -d -o postgres -g postgres -m 0700 "$DATA_DIR"
+  # A rebuilt standby starts on a fresh slot: the old one may be invalidated (wal_status 'lost'
+  # once max_slot_wal_keep_size was exceeded), and no WAL can be streamed from such a slot. The
+  # replication protocol's DROP_REPLICATION_SLOT (PostgreSQL docs, protocol-replication) drops it
+  # once the old walsender has let go; pg_basebackup --create-slot makes it again.
+  repl_conn="host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=replication replication=true"
+  for attempt in $(seq 1 90); do
+    if out=$(runuser -u postgres -- "$BINDIR/psql" -X -q -w -d "$repl_conn" -c "DROP_REPLICATION_SLOT $SLOT" 2>&1); then
+      changed "dropped replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT to build on a fresh one"
+      break
+    fi
+    case "$out" in
+      *"does not exist"*) break ;;
+      *"is active"*) [ "$attempt" -lt 90 ] || die "replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT is still in use after 90 s: is another copy of $HOST_NAME streaming? $out" ;;
+      *) die "could not drop replication slot $SLOT on $PRIMARY_HOST:$PRIMARY_PORT: $out" ;;
+    esac
+    sleep 1
+  done
+  rate=()
+  if [ -n "$MAX_RATE" ]; then rate=(--max-rate="$MAX_RATE"); fi
+  # The password comes from ~postgres/.pgpass, which the walreceiver also uses afterwards.
+  runuser -u postgres -- "$BINDIR/pg_basebackup" --pgdata="$DATA_DIR" --format=plain --wal-method=stream \
+    --write-recovery-conf --slot="$SLOT" --create-slot --checkpoint="$CHECKPOINT" "${rate[@]}" --no-password \
+    --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" >/dev/null
+  rm -f "$marker"
+  if [ -n "$REBUILD_TOKEN" ]; then echo "$REBUILD_TOKEN" >"$token_file"; fi
+  changed "built standby from $PRIMARY_HOST:$PRIMARY_PORT on slot $SLOT ($reason)"
+fi
+
+# Debian keeps configuration in /etc/postgresql/<version>/main: register the copied data directory
+# there once (pg_createcluster adopts an existing data directory that carries config files).
+if [ "$OS_FAMILY" = apt ] && [ ! -f "$CONF_DIR/postgresql.conf" ]; then
+  for f in postgresql pg_hba pg_ident; do
+    install -o postgres -g postgres -m 0600 "/usr/share/postgresql/$PG_VERSION/$f.conf.sample" "$DATA_DIR/$f.conf"
+  done
+  pg_createcluster "$PG_VERSION" main -d "$DATA_DIR" -p "$PG_PORT" >/dev/null
+  changed "registered $DATA_DIR as cluster $PG_VERSION/main"
+fi
+
+# A rebuild stops the server; when the program's configuration is already in place (a rebuild,
+# or EL layouts where the copy brings the primary's identical files) the server starts again
+# here, since the service step re-runs only when a configuration file changes.
+if [ -n "$reason" ] && [ -f "$MANAGED_CONF" ]; then
+  systemctl start "$SERVICE"
+  changed "started $SERVICE on the new base backup"
+fi
+GITLAB_HA_SCRIPT
+)"
+
+# [10] postgres-pgsq2-conf-write
+#     after: postgres-pgsq2-basebackup
+#     stdin: files/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf (mode 0640, postgres:postgres)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf on pgsq2
+# host: pgsq2
+FILE_PATH=/var/lib/pgsql/16/data/conf.d/50-gitlab-ha.conf
+FILE_MODE=0640
+FILE_OWNER=postgres
+FILE_GROUP=postgres
+FILE_MKDIR=true
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [11] postgres-pgsq2-hba-write
+#     after: postgres-pgsq2-basebackup
+#     stdin: files/var/lib/pgsql/16/data/pg_hba.conf (mode 0640, postgres:postgres)
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: write /var/lib/pgsql/16/data/pg_hba.conf on pgsq2
+# host: pgsq2
+FILE_PATH=/var/lib/pgsql/16/data/pg_hba.conf
+FILE_MODE=0640
+FILE_OWNER=postgres
+FILE_GROUP=postgres
+FILE_MKDIR=false
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes stdin to $FILE_PATH with $FILE_MODE and $FILE_OWNER:$FILE_GROUP, atomically, and only
+# when content, mode or ownership differ: an unchanged file keeps its mtime, so services that
+# compare mtimes (PostgreSQL reloads) see no change.
+dir=$(dirname "$FILE_PATH")
+if [ ! -d "$dir" ]; then
+  [ "$FILE_MKDIR" = true ] || die "directory $dir does not exist"
+  install -d -m 0755 -o "$FILE_OWNER" -g "$FILE_GROUP" "$dir"
+  changed "$dir created"
+fi
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -f "$FILE_PATH" ] && cmp -s "$tmp" "$FILE_PATH"; then
+  if [ "$(stat -c '%a %U %G' "$FILE_PATH")" != "${FILE_MODE#0} $FILE_OWNER $FILE_GROUP" ]; then
+    chmod "$FILE_MODE" "$FILE_PATH"
+    chown "$FILE_OWNER:$FILE_GROUP" "$FILE_PATH"
+    changed "$FILE_PATH: mode/owner set to $FILE_MODE $FILE_OWNER:$FILE_GROUP"
+  fi
+  exit 0
+fi
+chmod "$FILE_MODE" "$tmp"
+chown "$FILE_OWNER:$FILE_GROUP" "$tmp"
+mv -f "$tmp" "$FILE_PATH"
+changed "$FILE_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [12] postgres-pgsq2-service
+#     after: postgres-pgsq2-conf-write, postgres-pgsq2-hba-write
+#     stdin: none
+#     re-run when changed: ["78bba52050ccc471d908014aa90d04ab66e9d54a454866fd20d8e89eab8bf6f4","0b2bcf8082898245e3b4c7a69377fe033e312cac521b3be8c1d217c6fdd00579"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: run postgresql-16 on pgsq2 with its current configuration
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+DATA_DIR=/var/lib/pgsql/16/data
+CONF_DIR=/var/lib/pgsql/16/data
+SERVICE=postgresql-16
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Shared by the steps that start or restart this host's PostgreSQL server (service, switchover).
+pg_wait_ready() {
+  for _ in $(seq 1 120); do
+    if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then return 0; fi
+    sleep 0.5
+  done
+  die "$SERVICE did not accept connections within 60 s; see journalctl -u $SERVICE and the server log"
+}
+# Keeps the server enabled and running with its current configuration: starts it when stopped,
+# reloads only when a configuration file is newer than the server's last load, and restarts only
+# when a reloaded setting needs it (pg_settings.pending_restart). Nothing changed: nothing happens.
+psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
+
+conf="$CONF_DIR/postgresql.conf"
+[ -f "$conf" ] || die "$conf is missing: the cluster step did not run"
+if ! grep -Eq "^[[:space:]]*include_dir[[:space:]]*=[[:space:]]*'conf\.d'" "$conf"; then
+  printf "\n# Added by gitlab-ha: settings managed by the program live in conf.d/.\ninclude_dir = 'conf.d'\n" >>"$conf"
+  changed "$conf: include_dir = 'conf.d'"
+fi
+
+if [ "$(systemctl show -p NeedDaemonReload --value "$SERVICE")" = yes ]; then
+  systemctl daemon-reload
+  changed "systemd reloaded units for $SERVICE"
+fi
+if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
+  systemctl enable --quiet "$SERVICE"
+  changed "enabled $SERVICE"
+fi
+if ! systemctl is-active --quiet "$SERVICE"; then
+  systemctl start "$SERVICE"
+  pg_wait_ready
+  changed "started $SERVICE"
+  exit 0
+fi
+pg_wait_ready
+
+loaded=$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")
+newest=$(find "$conf" "$CONF_DIR/pg_hba.conf" "$CONF_DIR/conf.d" "$DATA_DIR/postgresql.auto.conf" -maxdepth 1 -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+if awk -v a="$newest" -v b="$loaded" 'BEGIN { exit !(a > b) }'; then
+  psql_q "SELECT pg_reload_conf()" >/dev/null
+  for _ in $(seq 1 50); do
+    [ "$(psql_q "SELECT extract(epoch FROM pg_conf_load_time())")" != "$loaded" ] && break
+    sleep 0.1
+  done
+  changed "reloaded $SERVICE configuration"
+fi
+pending=$(psql_q "SELECT string_agg(name, ',' ORDER BY name) FROM pg_settings WHERE pending_restart")
+if [ -n "$pending" ]; then
+  systemctl restart "$SERVICE"
+  pg_wait_ready
+  changed "restarted $SERVICE to apply $pending"
+fi
+bad=$(psql_q "SELECT string_agg(sourcefile || ':' || sourceline || ' ' || coalesce(name, '') || ' ' || error, '; ') FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied'")
+[ -z "$bad" ] || die "PostgreSQL rejected configuration: $bad"
+bad=$(psql_q "SELECT string_agg('line ' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL")
+[ -z "$bad" ] || die "PostgreSQL rejected pg_hba.conf: $bad"
+GITLAB_HA_SCRIPT
+)"
+
+# [13] postgres-pgsq2-streaming
+#     after: postgres-pgsq2-service
+#     stdin: none
+#     re-run when changed: ["8e497cfc46dabec4dfeeecaf777964f01ede1c00dca291b2ba8265c556c2556d",""]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: wait until pgsq2 streams from 10.228.129.11
+# host: pgsq2
+PG_PORT=5432
+BINDIR=/usr/pgsql-16/bin
+HOST_NAME=pgsq2
+PRIMARY_HOST=10.228.129.11
+PRIMARY_PORT=5432
+REPLICATION_USER=backup
+SLOT=gitlab_ha_pgsq2
+STREAM_TIMEOUT=120
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Proves this standby streams from the primary. The step is done only when pg_stat_wal_receiver
+# (PostgreSQL docs, monitoring-stats: one row while a WAL receiver runs, with status, sender_host,
+# sender_port and slot_name) shows it streaming from $PRIMARY_HOST:$PRIMARY_PORT on its slot;
+# it waits at most $STREAM_TIMEOUT seconds and then says what it saw.
+psql_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -p "$PG_PORT" -d postgres -c "$1"; }
+psql_primary() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -w -d "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=replication replication=true" -c "$1"; }
+
+want="streaming from $PRIMARY_HOST:$PRIMARY_PORT on slot $SLOT"
+query="SELECT CASE WHEN NOT pg_is_in_recovery() THEN 'no recovery (the server was promoted)' ELSE coalesce(
+  (SELECT status || ' from ' || coalesce(sender_host, '?') || ':' || coalesce(sender_port::text, '?') || ' on slot ' || coalesce(slot_name, '(none)') FROM pg_stat_wal_receiver),
+  'no WAL receiver (pg_stat_wal_receiver is empty)') END"
+deadline=$((SECONDS + STREAM_TIMEOUT))
+while :; do
+  seen=$(psql_q "$query" 2>&1) || seen="no answer from the server: $seen"
+  [ "$seen" = "$want" ] && break
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "standby $HOST_NAME is not streaming from the primary $PRIMARY_HOST:$PRIMARY_PORT after $STREAM_TIMEOUT s; it shows: $seen. See its server log; if the primary removed WAL it needs (slot $SLOT with wal_status 'lost' in pg_replication_slots), rebuild it: set postgres.rebuildStandbys.$HOST_NAME to a new token"
+  fi
+  sleep 1
+done
+
+# The settings a hot standby needs no lower than its primary's (PostgreSQL docs, hot-standby-admin),
+# compared with the primary's own through the replication connection, which answers SHOW.
+for name in max_connections max_prepared_transactions max_locks_per_transaction max_wal_senders max_worker_processes; do
+  mine=$(psql_q "SHOW $name")
+  theirs=$(psql_primary "SHOW $name" 2>&1) || die "could not read $name from the primary $PRIMARY_HOST:$PRIMARY_PORT: $theirs"
+  [ "$mine" -ge "$theirs" ] || die "standby $HOST_NAME has $name = $mine, lower than the primary's $theirs: replay stops at the primary's next restart; set it equal on both (postgresql.auto.conf or the managed conf.d file)"
+done
 GITLAB_HA_SCRIPT
 )"
