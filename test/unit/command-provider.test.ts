@@ -99,7 +99,7 @@ describe("command provider: local (provider/pkg/provider/local)", { skip, timeou
     const dir = tmp.next();
     const { stack, backend } = await stackOf(async () => {
       const c = new command.local.Command("secretive", {
-        create: 'cat > got; test "$TOKEN" = env-s3cr3t-value && echo ok',
+        create: 'cat > got; printf %s "$TOKEN" > token; echo ok',
         dir,
         stdin: pulumi.secret("stdin-s3cr3t-value"),
         environment: { TOKEN: pulumi.secret("env-s3cr3t-value") },
@@ -108,10 +108,14 @@ describe("command provider: local (provider/pkg/provider/local)", { skip, timeou
     });
     const up = await stack.up();
     assert.equal(fs.readFileSync(path.join(dir, "got"), "utf8"), "stdin-s3cr3t-value");
+    assert.equal(fs.readFileSync(path.join(dir, "token"), "utf8"), "env-s3cr3t-value");
     assert.equal(up.outputs.stdout!.value, "ok");
     assert.equal(up.outputs.stdout!.secret, false, "stdout is not made secret");
     const [r] = await resourcesOf(stack, "command:local:Command");
-    assert.equal(r.outputs.stdin.ciphertext !== undefined, true, "stdin echoed as a secret");
+    // exportStack shows secrets decrypted but still marked: the marker is what the state keeps.
+    const SECRET = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+    assert.deepEqual({ ...r.outputs.stdin, plaintext: undefined }, { ...SECRET, plaintext: undefined }, "stdin echoed as a secret");
+    assert.deepEqual({ ...r.outputs.environment.TOKEN, plaintext: undefined }, { ...SECRET, plaintext: undefined }, "a secret environment value stays secret at its path");
     assert.equal(typeof r.outputs.stdout, "string");
     const all = backendText(backend);
     assert.doesNotMatch(all, /s3cr3t/, "no secret in plaintext anywhere in the backend");
@@ -219,7 +223,7 @@ describe("command provider: remote over OpenSSH (provider/pkg/provider/remote)",
     const up = await stack.up();
     assert.equal(up.outputs.stdout!.value, "got:hello:bar baz");
     const [r] = await resourcesOf(stack, "command:remote:Command");
-    assert.ok(r.outputs.connection.ciphertext, "connection is secret in state");
+    assert.equal(r.outputs.connection["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", "connection is secret in state");
     assert.doesNotMatch(backendText(backend), /PRIVATE KEY/);
     const ref = await stack.refresh();
     assert.deepEqual(ref.summary.resourceChanges, { same: 2 });

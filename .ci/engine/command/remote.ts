@@ -209,12 +209,6 @@ export async function runRemote(
       const hop = [SSH, "-F", "none", "-o", "LogLevel=ERROR", "-o", "ControlMaster=no", "-o", `ControlPath=${pm.socket}`, "-W", "%h:%p", "--", sq(p.host)].join(" ");
       extra = ["-o", `ProxyCommand=${hop}`];
     }
-    let n = 0;
-    const master = await withRetry("Dial", c.dialErrorLimit ?? 10, log, cancel, () => openMaster(c, dir, "target", n++, extra, target)).catch((e: Error) => {
-      throw new Error(`${prefix}${e.message}`);
-    });
-    masters.push(master);
-
     // The session: environment (R28), then PULUMI_COMMAND_* (R29), stdin (R22), one exec request without a PTY (R27).
     const env: NodeJS.ProcessEnv = { ...target.env };
     const names: string[] = [];
@@ -223,7 +217,14 @@ export async function runRemote(
       if (previous.stdout !== "") (env.PULUMI_COMMAND_STDOUT = previous.stdout), names.push("PULUMI_COMMAND_STDOUT");
       if (previous.stderr !== "") (env.PULUMI_COMMAND_STDERR = previous.stderr), names.push("PULUMI_COMMAND_STDERR");
     }
+    // The master's own SendEnv decides which variables an exec through it may pass (OpenSSH clientloop.c client_session2_setup).
     const sendEnv = names.flatMap((k) => ["-o", `SendEnv=${k}`]);
+    let n = 0;
+    const master = await withRetry("Dial", c.dialErrorLimit ?? 10, log, cancel, () => openMaster(c, dir, "target", n++, [...extra, ...sendEnv], target)).catch((e: Error) => {
+      throw new Error(`${prefix}${e.message}`);
+    });
+    masters.push(master);
+
     const cap = new Capture(log, inp.logging, secrets);
     return await new Promise((resolve, reject) => {
       const child = spawn(SSH, [...target.args, ...extra, ...sendEnv, "-o", "ControlMaster=no", "-o", `ControlPath=${master.socket}`, "-T", "--", c.host, command], {
