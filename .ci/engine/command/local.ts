@@ -55,10 +55,18 @@ export function runLocal(
   if (!fs.existsSync(cwd)) return Promise.reject(cap.failure(`chdir ${cwd}: no such file or directory`, command));
   const hasStdin = typeof inp.stdin === "string" && inp.stdin.length > 0; // R22
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: [hasStdin ? "pipe" : "ignore", "pipe", "pipe"] });
-    // Cancel and customTimeouts kill the process, as exec.CommandContext does (R26).
-    const untrack = track({ kill: () => child.kill("SIGKILL") });
-    const timer = timeoutSeconds > 0 ? setTimeout(() => child.kill("SIGKILL"), timeoutSeconds * 1000) : undefined;
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: [hasStdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+    // Cancel and customTimeouts kill the process, as exec.CommandContext does (R26); here its whole
+    // process group (detached: its own group), so a child still holding the output pipes dies too.
+    const kill = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    };
+    const untrack = track({ kill });
+    const timer = timeoutSeconds > 0 ? setTimeout(kill, timeoutSeconds * 1000) : undefined;
     cap.attach(child.stdout!, child.stderr!);
     if (hasStdin) {
       child.stdin!.on("error", () => undefined); // a command that never reads its stdin is not an error
