@@ -35,7 +35,9 @@ const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "expected an absol
 const blockDevice = z.string().regex(/^\/dev\/[A-Za-z0-9._/-]+$/, "expected a block device path under /dev, like /dev/vdb1");
 const size = z.string().regex(/^\d+[kKMG]?$/, "expected a size like 100M");
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, "expected a systemd service name like gitlab-runsvdir.service");
-const network = z.union([cidr, ipAddress]);
+// One refinement, not a union of cidr and ipAddress: a union's failure is reported as the generic
+// "expected a string, number or boolean" (load.ts zodIssue), which says nothing about networks.
+const network = z.string().refine((s) => isIP(s) !== 0 || cidr.safeParse(s).success, "expected a network in CIDR form, like 10.0.0.0/24 (or one IP address)");
 /**
  * Control characters (newline, CR, NUL, ESC, NEL, ...) end a line of the file or an argument of
  * the command line a value lands in; every string of the config is refused with one (load.ts
