@@ -307,14 +307,23 @@ export const gitlabSchema = z.strictObject({
   /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
   volumeRoot: absolutePath.optional(),
   shmSize: z.number().int().min(64).max(65536).default(256),
-  /** Puma and Sidekiq sizes (GitLab's defaults); the database's max_connections derives from them. */
+  /**
+   * Puma and Sidekiq sizes, all written to each node's gitlab.rb (Omnibus would otherwise size
+   * itself from the CPUs it sees inside the container); the database's max_connections derives
+   * from the same values (components/postgres/sizing.ts).
+   */
   puma: z
     .strictObject({
-      /** puma['worker_processes']; unset: GitLab's own default from the node's CPUs and memory (hosts[].cpus, memoryMiB). */
+      /**
+       * puma['worker_processes'] (0: single mode). Unset: per node, Omnibus's own formula from
+       * hosts[].cpus and memoryMiB, max(2, min(CPUs, (MiB - 1536) / 1024)); 2 when cpus is unset.
+       */
       workerProcesses: z.number().int().min(0).max(256).optional(),
+      /** puma['max_threads'], GitLab's default 4. */
       maxThreads: z.number().int().min(1).max(64).default(4),
     })
     .default({ maxThreads: 4 }),
+  /** sidekiq['concurrency'], GitLab's default 20 (one Sidekiq process). */
   sidekiq: z.strictObject({ concurrency: z.number().int().min(1).max(512).default(20) }).default({ concurrency: 20 }),
   backup: z
     .strictObject({

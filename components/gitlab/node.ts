@@ -10,6 +10,7 @@ import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
 import { renderOmnibusConfig } from "./omnibus";
+import { pumaWorkers } from "../postgres/sizing";
 
 export const GITLAB_CONTAINER_UNIT = "gitlab-container.service";
 
@@ -76,7 +77,7 @@ export class GitlabNode extends pulumi.ComponentResource {
       sshPort: g.ports.ssh,
       backup: g.backup,
       tls: g.tls,
-      load: { puma: g.puma, sidekiq: g.sidekiq },
+      load: { puma: { workerProcesses: pumaWorkers({ name: args.host.config.name, cpus: args.host.config.cpus, memoryMiB: args.host.config.memoryMiB }, g.puma), maxThreads: g.puma.maxThreads }, sidekiq: g.sidekiq },
       extra: g.extraConfig,
     });
     const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });

@@ -31,21 +31,30 @@ export interface GitlabLoad {
 }
 
 /**
- * Puma workers GitLab starts on a node: puma['worker_processes'] when set, else omnibus-gitlab
- * files/gitlab-cookbooks/gitlab/libraries/puma.rb `workers`: max(2, min(CPUs, (RAM - 1.5 GiB) / 1 GiB)).
- * With the CPU count unknown, 8 (the tune doc's example node).
+ * Without hosts[].cpus, a node gets this many Puma workers: the minimum omnibus-gitlab's puma.rb
+ * `workers` ever picks ("Two is the minimum or web editor will no longer work"), which fits any
+ * node GitLab runs on. Set hosts[].cpus (and memoryMiB) or gitlab.puma.workerProcesses for more.
+ */
+export const DEFAULT_PUMA_WORKERS = 2;
+
+/**
+ * puma['worker_processes'] written to a node's gitlab.rb, so that GitLab never sizes itself from
+ * the CPUs it sees inside the container (the engine host's, not the node's share): the key when
+ * set, else omnibus-gitlab files/gitlab-cookbooks/gitlab/libraries/puma.rb `workers` from the
+ * node's hosts[].cpus and memoryMiB: max(2, min(CPUs, (RAM - 1.5 GiB) / 1 GiB)), else
+ * DEFAULT_PUMA_WORKERS. 0 is Puma's single mode. The database is sized from the same number.
  */
 export function pumaWorkers(node: GitlabNodeSize, puma: GitlabLoad["puma"]): number {
-  // 0 is Puma's single mode: one process.
-  if (puma.workerProcesses !== undefined) return Math.max(1, puma.workerProcesses);
-  const cpus = node.cpus ?? 8;
-  const byMemory = node.memoryMiB !== undefined ? Math.floor((node.memoryMiB - 1536) / 1024) : cpus;
-  return Math.max(2, Math.min(cpus, byMemory));
+  if (puma.workerProcesses !== undefined) return puma.workerProcesses;
+  if (node.cpus === undefined) return DEFAULT_PUMA_WORKERS;
+  const byMemory = node.memoryMiB !== undefined ? Math.floor((node.memoryMiB - 1536) / 1024) : node.cpus;
+  return Math.max(2, Math.min(node.cpus, byMemory));
 }
 
 /** Connections one GitLab node opens (one set: main or ci). */
 export function nodeConnections(node: GitlabNodeSize, load: GitlabLoad): number {
-  return pumaWorkers(node, load.puma) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
+  // Single mode (0 workers) still runs one Puma process.
+  return Math.max(1, pumaWorkers(node, load.puma)) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
 }
 
 /** Nodes that run GitLab at the same time: every plain node, and the largest DRBD node. */
