@@ -316,7 +316,8 @@ export const gitlabSchema = z.strictObject({
     .strictObject({
       /**
        * puma['worker_processes'] (0: single mode). Unset: per node, Omnibus's own formula from
-       * hosts[].cpus and memoryMiB, max(2, min(CPUs, (MiB - 1536) / 1024)); 2 when cpus is unset.
+       * hosts[].cpus and memoryMiB, max(2, min(CPUs, (MiB - 1536) / 1024)); 2 when cpus is unset;
+       * DRBD nodes share one gitlab.rb on the volume: the smallest of their counts.
        */
       workerProcesses: z.number().int().min(0).max(256).optional(),
       /** puma['max_threads'], GitLab's default 4. */

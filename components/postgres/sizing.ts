@@ -51,10 +51,28 @@ export function pumaWorkers(node: GitlabNodeSize, puma: GitlabLoad["puma"]): num
   return Math.max(2, Math.min(node.cpus, byMemory));
 }
 
+/**
+ * The count a node's gitlab.rb gets. DRBD nodes share one /etc/gitlab on the volume, so one
+ * gitlab.rb: the smallest node's count, which either node can run.
+ */
+export function writtenPumaWorkers(node: GitlabNodeSize, load: GitlabLoad): number {
+  if (!node.drbd) return pumaWorkers(node, load.puma);
+  return Math.min(...load.nodes.filter((n) => n.drbd).map((n) => pumaWorkers(n, load.puma)), pumaWorkers(node, load.puma));
+}
+
+/** The GitLab load of a stack's gitlab hosts and its gitlab.puma / gitlab.sidekiq keys. */
+export function gitlabLoad(
+  hosts: readonly { readonly name: string; readonly roles: readonly string[]; readonly cpus?: number | undefined; readonly memoryMiB?: number | undefined }[],
+  gitlab: { readonly puma: GitlabLoad["puma"]; readonly sidekiq: GitlabLoad["sidekiq"] },
+): GitlabLoad {
+  const nodes = hosts.filter((h) => h.roles.includes("gitlab")).map((h) => ({ name: h.name, drbd: h.roles.includes("drbd"), cpus: h.cpus, memoryMiB: h.memoryMiB }));
+  return { nodes, puma: gitlab.puma, sidekiq: gitlab.sidekiq };
+}
+
 /** Connections one GitLab node opens (one set: main or ci). */
 export function nodeConnections(node: GitlabNodeSize, load: GitlabLoad): number {
   // Single mode (0 workers) still runs one Puma process.
-  return Math.max(1, pumaWorkers(node, load.puma)) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
+  return Math.max(1, writtenPumaWorkers(node, load)) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
 }
 
 /** Nodes that run GitLab at the same time: every plain node, and the largest DRBD node. */

@@ -12,12 +12,11 @@ import { ConfigError, validateConfig } from "../../components/config/load";
 import { renderScript } from "../../components/host/script";
 import { run } from "../../components/offline/run";
 import { readStackFile } from "../../components/offline/stack-file";
-import { byName, evaluateStack, ROOT, rubySettings, shellcheck } from "../helpers";
+import { byName, evaluateStack, gitlabRbOf, ROOT, rubySettings, shellcheck } from "../helpers";
 
 const maxConnectionsOf = (e: Awaited<ReturnType<typeof evaluateStack>>) =>
   Number(/^max_connections = (\d+)$/m.exec(String(byName(e, "postgres-pgsql-conf").display.content))?.[1]);
-const omnibusOf = (e: Awaited<ReturnType<typeof evaluateStack>>, node: string) =>
-  String((byName(e, `gitlab-${node}-container`).values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
+const omnibusOf = gitlabRbOf;
 
 /** A temp dir with stand-ins: findmnt answers from FAKE_MOUNTS ("<mountpoint>=<source>"), systemctl keeps unit states in files and logs every call. */
 function standIns(): { dir: string; bin: string; log: string } {
@@ -232,14 +231,15 @@ describe("GitLab's pools in gitlab.rb", () => {
   it("writes each node's worker count from its CPUs and memory, and sizes max_connections from what is written", async () => {
     const file = readStackFile(ROOT, "prod");
     const hosts = (JSON.parse(file.config["gitlab-ha:hosts"]!) as Record<string, unknown>[]).map((h) =>
-      h.name === "10-228-130-58" ? { ...h, cpus: 32, memoryMiB: 65536 } : h.name === "10-228-130-59" ? { ...h, cpus: 4, memoryMiB: 4096 } : h,
+      h.name === "10-228-130-58" ? { ...h, cpus: 32, memoryMiB: 65536 } : h.name === "10-228-130-59" ? { ...h, cpus: 16, memoryMiB: 32768 } : h,
     );
     const e = await evaluateStack("prod", { overrides: { hosts } });
     const settingsOfNode = (n: string) => rubySettings(omnibusOf(e, n), { "/etc/gitlab-ha/db_password": "x" });
     const a = settingsOfNode("10-228-130-58").puma as { worker_processes: number; max_threads: number };
     const b = settingsOfNode("10-228-130-59").puma as { worker_processes: number; max_threads: number };
-    // puma.rb: max(2, min(32, (65536 - 1536) / 1024 = 62)) = 32; max(2, min(4, (4096 - 1536) / 1024 = 2)) = 2.
-    assert.deepEqual([a.worker_processes, b.worker_processes], [32, 2]);
+    // puma.rb: max(2, min(32, (65536 - 1536) / 1024 = 62)) = 32; min(16, (32768 - 1536) / 1024 = 30) = 16.
+    // The DRBD nodes share /etc/gitlab, so one gitlab.rb: the count the smaller node can run.
+    assert.deepEqual([a.worker_processes, b.worker_processes], [16, 16]);
     const sidekiq = (settingsOfNode("10-228-130-58").sidekiq as { concurrency: number }).concurrency;
     // One DRBD node serves at a time: the larger one's pools, two sets (main, ci), 20 for administration.
     assert.equal(maxConnectionsOf(e), 2 * (a.worker_processes * (a.max_threads + 10) + (sidekiq + 1 + 10)) + 20);

@@ -822,7 +822,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [16] backup-gitlab2-backup-script-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -868,7 +868,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [17] backup-gitlab2-config-backup-script-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -914,7 +914,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [18] backup-gitlab2-backup-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -960,7 +960,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [19] backup-gitlab2-backup-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1006,7 +1006,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [20] backup-gitlab2-config-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1052,7 +1052,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [21] backup-gitlab2-config-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1175,7 +1175,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [23] postgres-switchover-gitlab-start-gitlab2
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-switchover
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-switchover
 #     stdin: given
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
