@@ -1,4 +1,5 @@
-// GITLAB_OMNIBUS_CONFIG: the gitlab.rb settings of a GitLab container, typed and rendered as Ruby.
+// gitlab.rb of a GitLab node, typed and rendered as Ruby: a file on the volume (/etc/gitlab of the
+// container), applied with `gitlab-ctl reconfigure` (node.ts, scripts/config.sh, reconfigure.sh).
 // The database password is never part of it: the container reads it from a 0600 file that the
 // Docker provider uploads into it (see node.ts).
 
