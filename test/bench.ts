@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { cliArgs, CliSpec } from "../components/cli/args";
 import { findEngine } from "../.ci/engine/workspace";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
@@ -65,7 +66,18 @@ function engineRows(rows: [string, string, string][]): void {
   if (engine.kind === "none") rows.push(["lab pulumi up / no-op up / prod preview", "not measurable", engine.reason.slice(0, 60) + "..."]);
 }
 
+const BENCH_CLI: CliSpec = {
+  name: "bench",
+  usage: "npm run bench",
+  summary: [
+    "Prints the project's performance figures (medians). Settings come from the environment:",
+    "BENCH_RUNS (render runs, 5), BENCH_LAB_RUNS (3), BENCH_SKIP_LAB=1, BENCH_SKIP_ENGINE=1, BENCH_ENGINE_COLD=1.",
+  ],
+  options: {},
+};
+
 async function main(): Promise<void> {
+  cliArgs(BENCH_CLI);
   const rows: [string, string, string][] = [];
   if (process.env.BENCH_SKIP_ENGINE !== "1") engineRows(rows);
   for (const stack of ["prod", "lab"]) {

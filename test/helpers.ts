@@ -26,6 +26,9 @@ export const byName = (e: Evaluation, name: string): EvaluatedResource => {
   return r;
 };
 
+/** A GitLab node's gitlab.rb: the content its config step writes to the volume. */
+export const gitlabRbOf = (e: Evaluation, node: string): string => String(byName(e, `gitlab-${node}-config`).values.stdin);
+
 export const commandsOf = (e: Evaluation) => e.resources.filter((r) => r.type === "command:remote:Command");
 
 /** Runs shellcheck on a script; returns its findings (empty when clean). */

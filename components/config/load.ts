@@ -33,7 +33,16 @@ export interface RawStackConfig {
   readonly values: Readonly<Record<string, unknown>>;
   /** Keys whose value was a `secure:` (encrypted) value. */
   readonly secretKeys: ReadonlySet<string>;
+  /** Full keys in a namespace neither the program nor its providers read (a typo like `gitlab_ha:`). */
+  readonly foreignKeys?: readonly string[];
 }
+
+/**
+ * Namespaces besides the program's own that a stack may set: the providers the program creates
+ * resources with (their default-provider settings) and the engine's own `pulumi:` keys. Any other
+ * namespace is read by nobody, so a key in it would vanish from the plan without a word.
+ */
+export const PROVIDER_NAMESPACES = ["docker", "command", "random", "pulumi"] as const;
 
 export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
 
@@ -69,7 +78,13 @@ export function validateConfig(raw: RawStackConfig, stack?: StackIdentity): Load
     }
   }
 
+  for (const fullKey of raw.foreignKeys ?? []) {
+    const [ns, key] = splitKey(fullKey);
+    const hint = key in SECRET_KEYS || schemaKeys.includes(key) ? ` (did you mean ${NAMESPACE}:${key}?)` : "";
+    issues.push({ path: fullKey, message: `unknown config namespace '${ns}'${hint}: the program reads ${NAMESPACE}:<key>, and ${PROVIDER_NAMESPACES.map((n) => `${n}:`).join(", ")} for its providers and the engine` });
+  }
   issues.push(...controlCharIssues(plain));
+  issues.push(...tokenIssues(plain));
   // Before the schema and the cross-key rules: they check the derived values like written ones.
   const derivation: ConfigIssue[] = [];
   plain = deriveLabValues(plain, stack, (i) => derivation.push(i));
@@ -111,13 +126,17 @@ function isUnsetDefault(key: string, value: unknown): boolean {
 export function rawConfig(all: Readonly<Record<string, string>>, isSecret: (fullKey: string) => boolean): RawStackConfig {
   const values: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
+  const foreignKeys: string[] = [];
   for (const [fullKey, text] of Object.entries(all)) {
     const [ns, key] = splitKey(fullKey);
-    if (ns !== NAMESPACE) continue;
+    if (ns !== NAMESPACE) {
+      if (!(PROVIDER_NAMESPACES as readonly string[]).includes(ns)) foreignKeys.push(fullKey);
+      continue;
+    }
     if (isSecret(fullKey)) secretKeys.add(key);
     values[key] = key in SECRET_KEYS ? text : parseJsonish(text);
   }
-  return { values, secretKeys };
+  return { values, secretKeys, foreignKeys };
 }
 
 /** Reads the running stack's config from the Pulumi runtime (CLI, mocks or the offline render). */
@@ -144,6 +163,28 @@ function controlCharIssues(value: unknown, at: PropertyKey[] = []): ConfigIssue[
     ...(CONTROL_CHARS.test(k) ? [{ path: formatPath([...at, JSON.stringify(k)]), message: `key ${NO_CONTROL_CHARS}` }] : []),
     ...controlCharIssues(v, [...at, k]),
   ]);
+}
+
+/**
+ * Secret-shaped values in plain keys: they would sit unencrypted in the stack file, the state and
+ * the renders. Prefixes from GitLab's doc/security/tokens/_index.md ("Token prefixes"): glrt-
+ * runner authentication token, glrtr- the same created by registration, GR1348941 runner
+ * registration token; the other gl*- tokens are taken by no key of this program.
+ */
+const TOKEN_SHAPES: readonly [RegExp, string][] = [
+  [/\b(glrtr?-|GR1348941)[A-Za-z0-9_.-]{8,}/, "looks like a GitLab runner token: keep it only in the secret runnerTokens (pulumi config set --secret runnerTokens '{\"<runner>\": {\"token\": \"glrt-...\"}}')"],
+  [/\bgl(pat|dt|cbt|ptt|ft|imt|agent|oas|soat|ffct|wt)-[A-Za-z0-9_.-]{8,}/, "looks like a GitLab access token: no key of this program takes one; keep it out of the stack configuration"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "holds a private key: keep it only in the secret sshPrivateKey (pulumi config set --secret sshPrivateKey < key) or name a file in ssh.privateKeyFile"],
+];
+
+function tokenIssues(value: unknown, at: PropertyKey[] = []): ConfigIssue[] {
+  if (typeof value === "string") {
+    const hit = TOKEN_SHAPES.find(([re]) => re.test(value));
+    return hit ? [{ path: formatPath(at) || "(stack config)", message: hit[1] }] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => tokenIssues(v, [...at, i]));
+  if (!value || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => tokenIssues(v, [...at, k]));
 }
 
 /** Reads a private key from a file named in config (`key` is its key path), relative to the project directory. */

@@ -292,6 +292,19 @@ function gitlabContainerIssues(input: Raw, hosts: { i: number; h: Raw }[], add: 
   if (volumeRoot !== undefined && isEmpty(input.lab) && hosts.some(({ h }) => rolesOf(h).includes("gitlab") && rolesOf(h).includes("drbd")) && !volumeRoot.startsWith(`${mountPoint}/`)) {
     add("gitlab.volumeRoot", `GitLab nodes with role drbd keep GitLab's data on the volume: expected a path under drbd.mountPoint (${mountPoint}/)`);
   }
+  // Two GitLab nodes each with their own /etc/gitlab would each generate a gitlab-secrets.json the
+  // other cannot decrypt with, both run migrations (omnibus-gitlab files/gitlab-cookbooks/gitlab/attributes/default.rb:
+  // gitlab_rails['auto_migrate'] = true) and split the repositories: only nodes sharing the DRBD
+  // volume, GitLab running where it is mounted, may be several.
+  const gitlabNodes = hosts.filter(({ h }) => rolesOf(h).includes("gitlab"));
+  if (gitlabNodes.length > 1) {
+    for (const { i, h } of gitlabNodes.filter(({ h }) => !rolesOf(h).includes("drbd"))) {
+      add(
+        `hosts[${i}].roles`,
+        `${gitlabNodes.length} hosts have role gitlab, but '${str(h.name) ?? "?"}' does not share the DRBD volume (role drbd): separate nodes would each generate their own gitlab-secrets.json, both run migrations and split the repositories; give every gitlab host role drbd, or keep one gitlab host`,
+      );
+    }
+  }
   const tls = obj(obj(input.gitlab)?.tls) ?? {};
   if (tls.letsEncrypt === true && externalUrl !== undefined && !externalUrl.startsWith("https:")) {
     add("gitlab.tls.letsEncrypt", "Let's Encrypt needs an https:// gitlab.externalUrl");

@@ -35,7 +35,9 @@ const absolutePath = z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "expected an absol
 const blockDevice = z.string().regex(/^\/dev\/[A-Za-z0-9._/-]+$/, "expected a block device path under /dev, like /dev/vdb1");
 const size = z.string().regex(/^\d+[kKMG]?$/, "expected a size like 100M");
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.service$/, "expected a systemd service name like gitlab-runsvdir.service");
-const network = z.union([cidr, ipAddress]);
+// One refinement, not a union of cidr and ipAddress: a union's failure is reported as the generic
+// "expected a string, number or boolean" (load.ts zodIssue), which says nothing about networks.
+const network = z.string().refine((s) => isIP(s) !== 0 || cidr.safeParse(s).success, "expected a network in CIDR form, like 10.0.0.0/24 (or one IP address)");
 /**
  * Control characters (newline, CR, NUL, ESC, NEL, ...) end a line of the file or an argument of
  * the command line a value lands in; every string of the config is refused with one (load.ts
@@ -304,14 +306,24 @@ export const gitlabSchema = z.strictObject({
   /** Host directory holding config/, data/ and logs/ of the container; DRBD nodes default to <mountPoint>/gitlab. */
   volumeRoot: absolutePath.optional(),
   shmSize: z.number().int().min(64).max(65536).default(256),
-  /** Puma and Sidekiq sizes (GitLab's defaults); the database's max_connections derives from them. */
+  /**
+   * Puma and Sidekiq sizes, all written to each node's gitlab.rb (Omnibus would otherwise size
+   * itself from the CPUs it sees inside the container); the database's max_connections derives
+   * from the same values (components/postgres/sizing.ts).
+   */
   puma: z
     .strictObject({
-      /** puma['worker_processes']; unset: GitLab's own default from the node's CPUs and memory (hosts[].cpus, memoryMiB). */
+      /**
+       * puma['worker_processes'] (0: single mode). Unset: per node, Omnibus's own formula from
+       * hosts[].cpus and memoryMiB, max(2, min(CPUs, (MiB - 1536) / 1024)); 2 when cpus is unset;
+       * DRBD nodes share one gitlab.rb on the volume: the smallest of their counts.
+       */
       workerProcesses: z.number().int().min(0).max(256).optional(),
+      /** puma['max_threads'], GitLab's default 4. */
       maxThreads: z.number().int().min(1).max(64).default(4),
     })
     .default({ maxThreads: 4 }),
+  /** sidekiq['concurrency'], GitLab's default 20 (one Sidekiq process). */
   sidekiq: z.strictObject({ concurrency: z.number().int().min(1).max(512).default(20) }).default({ concurrency: 20 }),
   backup: z
     .strictObject({

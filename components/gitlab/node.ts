@@ -10,6 +10,8 @@ import { hostCommand } from "../host/command";
 import { HostFile } from "../host/file";
 import type { HostTarget } from "../host/target";
 import { renderOmnibusConfig } from "./omnibus";
+import { gitlabLoad, writtenPumaWorkers } from "../postgres/sizing";
+import { commandLine, type HostScript } from "../host/script";
 
 export const GITLAB_CONTAINER_UNIT = "gitlab-container.service";
 
@@ -43,6 +45,9 @@ export interface GitlabNodeArgs {
   readonly engineIsLocal?: boolean;
 }
 
+/** gitlab.rb on the host: /etc/gitlab/gitlab.rb of the container, under its bind source. */
+export const gitlabConfigPath = (volumeRoot: string) => `${volumeRoot}/etc/gitlab/gitlab.rb`;
+
 export function renderContainerUnit(container: string): string {
   return [
     "# Managed by gitlab-ha (components/gitlab): runs the GitLab container. Disabled at boot; the",
@@ -64,6 +69,11 @@ export function renderContainerUnit(container: string): string {
 export class GitlabNode extends pulumi.ComponentResource {
   public readonly container: docker.Container;
 
+  private size(args: GitlabNodeArgs) {
+    const h = args.host.config;
+    return { name: h.name, drbd: h.roles.includes("drbd"), cpus: h.cpus, memoryMiB: h.memoryMiB };
+  }
+
   constructor(name: string, args: GitlabNodeArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super("gitlab-ha:gitlab:Node", name, {}, opts);
     const g = args.stack.gitlab;
@@ -76,7 +86,7 @@ export class GitlabNode extends pulumi.ComponentResource {
       sshPort: g.ports.ssh,
       backup: g.backup,
       tls: g.tls,
-      load: { puma: g.puma, sidekiq: g.sidekiq },
+      load: { puma: { workerProcesses: writtenPumaWorkers(this.size(args), gitlabLoad(args.stack.hosts, g)), maxThreads: g.puma.maxThreads }, sidekiq: g.sidekiq },
       extra: g.extraConfig,
     });
     const provider = new docker.Provider(`${name}-engine`, { host: args.engine.host, ...(args.engine.sshOpts ? { sshOpts: args.engine.sshOpts } : {}) }, { parent: this });
@@ -93,15 +103,19 @@ export class GitlabNode extends pulumi.ComponentResource {
     }
     // The bind sources exist before the container is created (Docker refuses a missing one). The
     // step runs again whenever the container would be replaced: which node holds the volume then
-    // decides between directories and placeholders.
+    // decides between directories and placeholders. gitlab.rb is no input of the container.
     const drbd = args.stack.drbd;
     const sources = GITLAB_DATA_DIRS.map((d) => `${args.volumeRoot}${d}`);
     const containerShape = crypto
       .createHash("sha256")
-      .update(JSON.stringify([gitlabImageOf(g), omnibus, g.ports, g.shmSize, args.containerName, args.volumeRoot, g.externalUrl]))
+      .update(JSON.stringify([gitlabImageOf(g), g.ports, g.shmSize, args.containerName, args.volumeRoot, g.externalUrl]))
       .digest("hex");
-    after.push(
+    // Lab engines run on the machine running Pulumi, where the bind sources are: steps run there.
+    const step = (stepName: string, script: Omit<HostScript, "host">, more: { stdin?: string; triggers?: unknown[] }, dependsOn: pulumi.Resource[]) =>
       args.engineIsLocal
+        ? new local.Command(stepName, { create: commandLine({ ...script, host: "localhost" }, false), ...more, addPreviousOutputInEnv: false }, { parent: this, dependsOn })
+        : hostCommand(stepName, { host: args.host, script, ...more }, { parent: this, dependsOn });
+    const volume = args.engineIsLocal
         ? new local.Command(`${name}-volume`, { create: `install -d -m 0755 ${sources.join(" ")}` }, { parent: this, dependsOn: [...args.after] })
         : hostCommand(
             `${name}-volume`,
@@ -121,8 +135,19 @@ export class GitlabNode extends pulumi.ComponentResource {
               triggers: [containerShape],
             },
             { parent: this, dependsOn: [...args.after] },
-          ),
+          );
+    after.push(volume);
+    // gitlab.rb as a file on the volume (/etc/gitlab of the container), before the container
+    // first starts; a change updates this step and re-runs the reconfigure step, never the container.
+    const onDrbd = args.startedByFailover && drbd && !args.engineIsLocal;
+    const where = { CONFIG_PATH: gitlabConfigPath(args.volumeRoot), ON_DRBD: onDrbd ? "yes" : "no", MOUNT_POINT: drbd?.mountPoint ?? "", DRBD_DEVICE: drbd?.device ?? "" };
+    const config = step(
+      `${name}-config`,
+      { description: `gitlab.rb at ${where.CONFIG_PATH}`, vars: where, bodies: ["components/gitlab/scripts/config.sh"] },
+      { stdin: omnibus },
+      [volume],
     );
+    after.push(config);
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -146,7 +171,6 @@ export class GitlabNode extends pulumi.ComponentResource {
         // `mounts` to mount.Mount): a missing source is an error, where `volumes` (-v) would create
         // an empty directory and start a blank GitLab.
         mounts: GITLAB_DATA_DIRS.map((d) => ({ type: "bind", source: `${args.volumeRoot}${d}`, target: d })),
-        envs: [`GITLAB_OMNIBUS_CONFIG=${omnibus}`],
         uploads: [{ file: DB_PASSWORD_FILE, content: pulumi.secret(args.dbPassword), permissions: "0600" }],
         // Without it the provider stops a replaced container with a timeout of 0, i.e. kills GitLab
         // (kreuzwerker resourceDockerContainerDelete: ContainerStop with destroy_grace_seconds).
@@ -154,6 +178,18 @@ export class GitlabNode extends pulumi.ComponentResource {
       },
       // One container of that name per engine: the old one goes before the new one comes.
       { parent: this, provider, dependsOn: [...after], deleteBeforeReplace: true },
+    );
+    // Reconfigure in the running container when gitlab.rb changed (its hash is the trigger).
+    const configHash = crypto.createHash("sha256").update(omnibus).digest("hex");
+    step(
+      `${name}-reconfigure`,
+      {
+        description: `gitlab-ctl reconfigure in ${args.containerName} when ${where.CONFIG_PATH} changed`,
+        vars: { ...where, CONFIG_SHA256: configHash, CONTAINER: args.containerName },
+        bodies: ["components/gitlab/scripts/reconfigure.sh"],
+      },
+      { triggers: [configHash] },
+      [config, this.container],
     );
     if (args.startedByFailover && drbd) {
       // A replaced container is started again where the volume is, through the failover's unit.

@@ -1,4 +1,5 @@
-// GITLAB_OMNIBUS_CONFIG: the gitlab.rb settings of a GitLab container, typed and rendered as Ruby.
+// gitlab.rb of a GitLab node, typed and rendered as Ruby: a file on the volume (/etc/gitlab of the
+// container), applied with `gitlab-ctl reconfigure` (node.ts, scripts/config.sh, reconfigure.sh).
 // The database password is never part of it: the container reads it from a 0600 file that the
 // Docker provider uploads into it (see node.ts).
 
@@ -13,7 +14,7 @@ export interface OmnibusInput {
   /** HTTPS of an https external_url: Let's Encrypt only when asked, else these certificate files. */
   readonly tls?: { readonly letsEncrypt: boolean; readonly contactEmails: readonly string[]; readonly certificate?: string; readonly key?: string };
   /** Puma and Sidekiq sizes: the database's max_connections is derived from the same values. */
-  readonly load?: { readonly puma: { readonly workerProcesses?: number | undefined; readonly maxThreads: number }; readonly sidekiq: { readonly concurrency: number } };
+  readonly load?: { readonly puma: { readonly workerProcesses: number; readonly maxThreads: number }; readonly sidekiq: { readonly concurrency: number } };
   /** Appended as given (escape hatch). */
   readonly extra: readonly string[];
 }
@@ -40,11 +41,11 @@ export function renderOmnibusConfig(o: OmnibusInput): string {
     `gitlab_rails['backup_keep_time'] = ${o.backup.keepTime}`,
     `gitlab_rails['backup_archive_permissions'] = ${o.backup.archivePermissions}`,
     ...tlsLines(o),
-    // The database is sized for exactly these pools (components/postgres/sizing.ts); unset workers
-    // leave Omnibus's own default, which sizing.ts computes the same way (puma.rb `workers`).
+    // The database is sized for exactly these pools (components/postgres/sizing.ts pumaWorkers):
+    // all three are written, so Omnibus never derives them from the CPUs the container sees.
     ...(o.load
       ? [
-          ...(o.load.puma.workerProcesses !== undefined ? [`puma['worker_processes'] = ${o.load.puma.workerProcesses}`] : []),
+          `puma['worker_processes'] = ${o.load.puma.workerProcesses}`,
           `puma['max_threads'] = ${o.load.puma.maxThreads}`,
           `sidekiq['concurrency'] = ${o.load.sidekiq.concurrency}`,
         ]

@@ -1,9 +1,10 @@
-// npm run render -- --stack <name> [--out <dir>]
+// npm run render -- --stack <name> [--out <dir>] (RENDER_CLI below)
 // Evaluates the program for Pulumi.<name>.yaml with no CLI, backend or host and writes what it
 // would do (default rendered/<name>/). An invalid config writes nothing and exits non-zero.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { cliArgs, CliSpec, stringOpt } from "../cli/args";
 import { ConfigError } from "../config/load";
 import { projectRoot } from "../host/assets";
 import { evaluateProgram } from "./evaluate";
@@ -29,20 +30,23 @@ export function writeRender(files: Map<string, string>, outDir: string): void {
   fs.renameSync(tmp, outDir);
 }
 
-function parseArgs(argv: string[]): { stack: string; out?: string } {
-  let stack: string | undefined;
-  let out: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--stack") stack = argv[++i];
-    else if (argv[i] === "--out") out = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]}; usage: npm run render -- --stack <name> [--out <dir>]`);
-  }
-  if (!stack) throw new Error("usage: npm run render -- --stack <name> [--out <dir>]");
-  return { stack, ...(out ? { out } : {}) };
-}
+export const RENDER_CLI: CliSpec = {
+  name: "render",
+  usage: "npm run render -- --stack <name> [--out <dir>]",
+  summary: [
+    "Evaluates the program for Pulumi.<name>.yaml offline (no Pulumi CLI, backend or host) and writes",
+    "what it would do: commands per host, files, resources. Exit 1 on an invalid config, 3 on a policy violation.",
+  ],
+  options: {
+    stack: { value: "<name>", required: true, help: "the stack file Pulumi.<name>.yaml" },
+    out: { value: "<dir>", help: "output directory (default rendered/<name>/)" },
+  },
+};
 
 async function main(): Promise<void> {
-  const { stack, out } = parseArgs(process.argv.slice(2));
+  const args = cliArgs(RENDER_CLI);
+  const stack = stringOpt(args, "stack")!;
+  const out = stringOpt(args, "out");
   const root = projectRoot();
   const outDir = path.resolve(out ?? path.join(root, "rendered", stack));
   process.stderr.write(`render: evaluating stack ${stack} offline\n`);

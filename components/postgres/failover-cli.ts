@@ -1,22 +1,28 @@
 // npm run db:failover -- --stack <name> --promote <host> [--fenced <old primary>]
 // Unplanned failover of the database (see failover.ts).
+import { cliArgs, CliSpec, stringOpt } from "../cli/args";
 import { stackHosts } from "../offline/connections";
 import { failover } from "./failover";
 
-const USAGE = "usage: npm run db:failover -- --stack <name> --promote <standby host> [--fenced <old primary host>]";
+const FAILOVER_CLI: CliSpec = {
+  name: "db:failover",
+  usage: "npm run db:failover -- --stack <name> --promote <standby host> [--fenced <old primary host>]",
+  summary: [
+    "Unplanned failover of the database: promotes a standby when the primary is lost, and prints the",
+    "config change to make (the new postgres-primary) before the next `up`.",
+  ],
+  options: {
+    stack: { value: "<name>", required: true, help: "the stack file Pulumi.<name>.yaml" },
+    promote: { value: "<standby host>", required: true, help: "the standby to promote" },
+    fenced: { value: "<old primary host>", help: "the old primary is fenced: its GitLab and PostgreSQL stopped or cut off" },
+  },
+};
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  let stack: string | undefined;
-  let promote: string | undefined;
-  let fenced: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--stack") stack = argv[++i];
-    else if (argv[i] === "--promote") promote = argv[++i];
-    else if (argv[i] === "--fenced") fenced = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
-  }
-  if (!stack || !promote) throw new Error(USAGE);
+  const args = cliArgs(FAILOVER_CLI);
+  const stack = stringOpt(args, "stack")!;
+  const promote = stringOpt(args, "promote")!;
+  const fenced = stringOpt(args, "fenced");
   const hosts = await stackHosts({ stackFile: stack });
   const r = await failover({
     config: hosts.config,

@@ -31,21 +31,48 @@ export interface GitlabLoad {
 }
 
 /**
- * Puma workers GitLab starts on a node: puma['worker_processes'] when set, else omnibus-gitlab
- * files/gitlab-cookbooks/gitlab/libraries/puma.rb `workers`: max(2, min(CPUs, (RAM - 1.5 GiB) / 1 GiB)).
- * With the CPU count unknown, 8 (the tune doc's example node).
+ * Without hosts[].cpus, a node gets this many Puma workers: the minimum omnibus-gitlab's puma.rb
+ * `workers` ever picks ("Two is the minimum or web editor will no longer work"), which fits any
+ * node GitLab runs on. Set hosts[].cpus (and memoryMiB) or gitlab.puma.workerProcesses for more.
+ */
+export const DEFAULT_PUMA_WORKERS = 2;
+
+/**
+ * puma['worker_processes'] written to a node's gitlab.rb, so that GitLab never sizes itself from
+ * the CPUs it sees inside the container (the engine host's, not the node's share): the key when
+ * set, else omnibus-gitlab files/gitlab-cookbooks/gitlab/libraries/puma.rb `workers` from the
+ * node's hosts[].cpus and memoryMiB: max(2, min(CPUs, (RAM - 1.5 GiB) / 1 GiB)), else
+ * DEFAULT_PUMA_WORKERS. 0 is Puma's single mode. The database is sized from the same number.
  */
 export function pumaWorkers(node: GitlabNodeSize, puma: GitlabLoad["puma"]): number {
-  // 0 is Puma's single mode: one process.
-  if (puma.workerProcesses !== undefined) return Math.max(1, puma.workerProcesses);
-  const cpus = node.cpus ?? 8;
-  const byMemory = node.memoryMiB !== undefined ? Math.floor((node.memoryMiB - 1536) / 1024) : cpus;
-  return Math.max(2, Math.min(cpus, byMemory));
+  if (puma.workerProcesses !== undefined) return puma.workerProcesses;
+  if (node.cpus === undefined) return DEFAULT_PUMA_WORKERS;
+  const byMemory = node.memoryMiB !== undefined ? Math.floor((node.memoryMiB - 1536) / 1024) : node.cpus;
+  return Math.max(2, Math.min(node.cpus, byMemory));
+}
+
+/**
+ * The count a node's gitlab.rb gets. DRBD nodes share one /etc/gitlab on the volume, so one
+ * gitlab.rb: the smallest node's count, which either node can run.
+ */
+export function writtenPumaWorkers(node: GitlabNodeSize, load: GitlabLoad): number {
+  if (!node.drbd) return pumaWorkers(node, load.puma);
+  return Math.min(...load.nodes.filter((n) => n.drbd).map((n) => pumaWorkers(n, load.puma)), pumaWorkers(node, load.puma));
+}
+
+/** The GitLab load of a stack's gitlab hosts and its gitlab.puma / gitlab.sidekiq keys. */
+export function gitlabLoad(
+  hosts: readonly { readonly name: string; readonly roles: readonly string[]; readonly cpus?: number | undefined; readonly memoryMiB?: number | undefined }[],
+  gitlab: { readonly puma: GitlabLoad["puma"]; readonly sidekiq: GitlabLoad["sidekiq"] },
+): GitlabLoad {
+  const nodes = hosts.filter((h) => h.roles.includes("gitlab")).map((h) => ({ name: h.name, drbd: h.roles.includes("drbd"), cpus: h.cpus, memoryMiB: h.memoryMiB }));
+  return { nodes, puma: gitlab.puma, sidekiq: gitlab.sidekiq };
 }
 
 /** Connections one GitLab node opens (one set: main or ci). */
 export function nodeConnections(node: GitlabNodeSize, load: GitlabLoad): number {
-  return pumaWorkers(node, load.puma) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
+  // Single mode (0 workers) still runs one Puma process.
+  return Math.max(1, writtenPumaWorkers(node, load)) * (load.puma.maxThreads + DB_POOL_HEADROOM) + (load.sidekiq.concurrency + 1 + DB_POOL_HEADROOM);
 }
 
 /** Nodes that run GitLab at the same time: every plain node, and the largest DRBD node. */

@@ -3,9 +3,21 @@
 // always asks the operator to type the victim's name. Neither question has a default: an empty
 // answer refuses, before anything was stopped.
 import * as readline from "node:readline";
+import { cliArgs, CliSpec, stringOpt } from "../cli/args";
 import { recover } from "./recover";
 
-const USAGE = "usage: npm run recover -- --stack <name> [--keep <node>]";
+const RECOVER_CLI: CliSpec = {
+  name: "recover",
+  usage: "npm run recover -- --stack <name> [--keep <node>]",
+  summary: [
+    "Split-brain recovery of the DRBD volume: reports each node's data, asks which survives (or takes",
+    "--keep) and asks you to type the victim's name before anything is stopped. No answer has a default.",
+  ],
+  options: {
+    stack: { value: "<name>", required: true, help: "the stack file Pulumi.<name>.yaml" },
+    keep: { value: "<node>", help: "the node whose data survives (asked otherwise)" },
+  },
+};
 
 /** Answers read from stdin one line at a time, through a single reader (piped input included). */
 function lineReader(): { ask: (question: string) => Promise<string>; close: () => void } {
@@ -30,15 +42,9 @@ function lineReader(): { ask: (question: string) => Promise<string>; close: () =
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  let stack: string | undefined;
-  let keep: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--stack") stack = argv[++i];
-    else if (argv[i] === "--keep") keep = argv[++i];
-    else throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
-  }
-  if (!stack) throw new Error(USAGE);
+  const args = cliArgs(RECOVER_CLI);
+  const stack = stringOpt(args, "stack")!;
+  const keep = stringOpt(args, "keep");
   const input = lineReader();
   try {
     await recover({

@@ -1,7 +1,7 @@
 // GitLab against the external database on lab hosts. No GitLab image can be had here: the lab's
 // GitLab containers use a stand-in image (a tag of the lab host image) and, being on DRBD nodes,
 // are created but never started. What is checked for real: the container the program creates,
-// the Omnibus config it carries (read back from the engine and evaluated by Ruby), the password
+// the Omnibus config it mounts (gitlab.rb read from its bind source and evaluated by Ruby), the password
 // file uploaded into it, and a contract check against the real primary from the GitLab host's
 // address with exactly those settings.
 import assert from "node:assert/strict";
@@ -24,8 +24,8 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
   before(async () => {
     await resetLab();
     await converge();
-    const env = JSON.parse((await runOk("docker", ["inspect", container, "--format", "{{json .Config.Env}}"])).stdout) as string[];
-    const omnibus = env.find((e) => e.startsWith("GITLAB_OMNIBUS_CONFIG="))!.slice("GITLAB_OMNIBUS_CONFIG=".length);
+    // gitlab.rb is a file in the container's /etc/gitlab (its bind source under the volume root).
+    const omnibus = fs.readFileSync(path.join(String((CONFIG.gitlab as { volumeRoot: string }).volumeRoot), "etc/gitlab/gitlab.rb"), "utf8");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-pw-"));
     await runOk("docker", ["cp", `${container}:/etc/gitlab-ha/db_password`, dir]);
     const file = path.join(dir, "db_password");

@@ -187,7 +187,8 @@ describe("stack config", () => {
     const ha = (): Values => ({
       ...base(),
       hosts: [
-        ...(base().hosts as Values[]),
+        // GitLab runs on the DRBD nodes only (a plain gitlab host beside them is refused): gl1 runs runners.
+        ...(base().hosts as Values[]).map((h) => (h.name === "gl1" ? { ...h, roles: ["runner"] } : h)),
         { name: "n1", address: "10.0.1.1", roles: ["gitlab", "drbd"], drbd: { nodeId: 0, disk: "/dev/vdb1" } },
         { name: "n2", address: "10.0.1.2", roles: ["gitlab", "drbd"], drbd: { nodeId: 1, disk: "/dev/vdb1" } },
         { name: "w", address: "10.0.1.3", roles: ["drbd-tiebreaker"], drbd: { nodeId: 2 } },

@@ -11,10 +11,12 @@ import { describe, it } from "node:test";
 import { ConfigError, validateConfig } from "../../components/config/load";
 import { renderScript } from "../../components/host/script";
 import { run } from "../../components/offline/run";
-import { byName, evaluateStack, rubySettings, shellcheck } from "../helpers";
+import { readStackFile } from "../../components/offline/stack-file";
+import { byName, evaluateStack, gitlabRbOf, ROOT, rubySettings, shellcheck } from "../helpers";
 
-const omnibusOf = (e: Awaited<ReturnType<typeof evaluateStack>>, node: string) =>
-  String((byName(e, `gitlab-${node}-container`).values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
+const maxConnectionsOf = (e: Awaited<ReturnType<typeof evaluateStack>>) =>
+  Number(/^max_connections = (\d+)$/m.exec(String(byName(e, "postgres-pgsql-conf").display.content))?.[1]);
+const omnibusOf = gitlabRbOf;
 
 /** A temp dir with stand-ins: findmnt answers from FAKE_MOUNTS ("<mountpoint>=<source>"), systemctl keeps unit states in files and logs every call. */
 function standIns(): { dir: string; bin: string; log: string } {
@@ -218,9 +220,28 @@ describe("GitLab's pools in gitlab.rb", () => {
     const s = rubySettings(omnibusOf(e, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "x" });
     assert.deepEqual(s.puma, { worker_processes: 6, max_threads: 5 });
     assert.deepEqual(s.sidekiq, { concurrency: 30 });
-    // Unset workers stay Omnibus's own default (sizing.ts computes the same), threads and concurrency are explicit.
+    // Unset workers are written too (Omnibus would count the CPUs it sees in the container): 2
+    // without hosts[].cpus, and the database is sized for that.
     const d = rubySettings(omnibusOf(base, "10-228-130-58"), { "/etc/gitlab-ha/db_password": "x" });
-    assert.deepEqual(d.puma, { max_threads: 4 });
+    assert.deepEqual(d.puma, { worker_processes: 2, max_threads: 4 });
     assert.deepEqual(d.sidekiq, { concurrency: 20 });
+    assert.equal(maxConnectionsOf(base), Math.max(400, 2 * (2 * (4 + 10) + (20 + 1 + 10)) + 20), "sized for 2 workers, not an assumed 8 CPUs");
+  });
+
+  it("writes each node's worker count from its CPUs and memory, and sizes max_connections from what is written", async () => {
+    const file = readStackFile(ROOT, "prod");
+    const hosts = (JSON.parse(file.config["gitlab-ha:hosts"]!) as Record<string, unknown>[]).map((h) =>
+      h.name === "10-228-130-58" ? { ...h, cpus: 32, memoryMiB: 65536 } : h.name === "10-228-130-59" ? { ...h, cpus: 16, memoryMiB: 32768 } : h,
+    );
+    const e = await evaluateStack("prod", { overrides: { hosts } });
+    const settingsOfNode = (n: string) => rubySettings(omnibusOf(e, n), { "/etc/gitlab-ha/db_password": "x" });
+    const a = settingsOfNode("10-228-130-58").puma as { worker_processes: number; max_threads: number };
+    const b = settingsOfNode("10-228-130-59").puma as { worker_processes: number; max_threads: number };
+    // puma.rb: max(2, min(32, (65536 - 1536) / 1024 = 62)) = 32; min(16, (32768 - 1536) / 1024 = 30) = 16.
+    // The DRBD nodes share /etc/gitlab, so one gitlab.rb: the count the smaller node can run.
+    assert.deepEqual([a.worker_processes, b.worker_processes], [16, 16]);
+    const sidekiq = (settingsOfNode("10-228-130-58").sidekiq as { concurrency: number }).concurrency;
+    // One DRBD node serves at a time: the larger one's pools, two sets (main, ci), 20 for administration.
+    assert.equal(maxConnectionsOf(e), 2 * (a.worker_processes * (a.max_threads + 10) + (sidekiq + 1 + 10)) + 20);
   });
 });

@@ -15,7 +15,7 @@ import { bundledPostgresFor } from "../../components/postgres/gitlab-pg-clients"
 import { deriveLabValues } from "../../components/lab/slots";
 import { requiredConnections } from "../../components/postgres/sizing";
 import { readStackFile } from "../../components/offline/stack-file";
-import { byName, evaluateStack, ROOT, rubySettings } from "../helpers";
+import { byName, evaluateStack, gitlabRbOf, ROOT, rubySettings } from "../helpers";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 type Evaluation = Awaited<ReturnType<typeof evaluateStack>>;
@@ -65,11 +65,11 @@ describe("PostgreSQL sized for GitLab", () => {
   it("follows the nodes' CPUs and memory, Puma and Sidekiq keys, and the database hosts' memory", async () => {
     const cfg = labConfig();
     const hosts = (cfg.hosts as unknown as Record<string, unknown>[]).map((h) =>
-      h.name === "gitlab" ? { ...h, cpus: 16, memoryMiB: 32768 } : h.name === "gitlab2" ? { ...h, cpus: 4, memoryMiB: 4096 } : h.name === "pgsql" ? { ...h, memoryMiB: 65536 } : h.name === "pgsq2" ? { ...h, memoryMiB: 32768 } : h,
+      h.name === "gitlab" ? { ...h, cpus: 16, memoryMiB: 32768 } : h.name === "gitlab2" ? { ...h, cpus: 24, memoryMiB: 32768 } : h.name === "pgsql" ? { ...h, memoryMiB: 65536 } : h.name === "pgsq2" ? { ...h, memoryMiB: 32768 } : h,
     );
     const s = settingsOf(confOf(await evaluateStack("lab", { overrides: { hosts } }), "pgsql"));
-    // gitlab: min(16 CPUs, (32768 - 1536) / 1024 = 30) = 16 workers; gitlab2: max(2, min(4, 2)) = 2;
-    // DRBD nodes run GitLab one at a time: the larger counts.
+    // gitlab: min(16 CPUs, (32768 - 1536) / 1024 = 30) = 16 workers; gitlab2: min(24, 30) = 24. DRBD
+    // nodes share one gitlab.rb (the smaller count, 16) and run GitLab one at a time.
     assert.equal(s.get("max_connections"), String(need([16])));
     assert.equal(s.get("shared_buffers"), "'8192MB'", "a quarter of the smaller database host");
     assert.equal(s.get("maintenance_work_mem"), "'1024MB'");
@@ -170,7 +170,7 @@ describe("PostgreSQL version bound by the pg_dump GitLab bundles", () => {
 
   it("sets postgresql['version'] in gitlab.rb to the server's major", async () => {
     const e = await lab();
-    const rb = String((byName(e, "gitlab-gitlab-container").values.envs as string[])[0]).replace(/^GITLAB_OMNIBUS_CONFIG=/, "");
+    const rb = gitlabRbOf(e, "gitlab");
     const s = rubySettings(rb, { "/etc/gitlab-ha/db_password": "x\n" }) as { postgresql: Record<string, unknown> };
     assert.equal(s.postgresql.version, 15);
   });

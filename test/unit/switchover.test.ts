@@ -13,7 +13,7 @@ import { parseCheckpoint, parseSwitchover } from "../../components/postgres/swit
 import { renderPostgresConf } from "../../components/postgres/render";
 import { postgresSchema } from "../../components/config/schema";
 import { scriptOf } from "../../components/host/script";
-import { byName, evaluateStack, labAddress, ROOT, shellcheck } from "../helpers";
+import { byName, evaluateStack, gitlabRbOf, labAddress, ROOT, shellcheck } from "../helpers";
 
 type Host = { name: string; address: string; roles: string[] } & Record<string, unknown>;
 const labHosts = (): Host[] => (YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")).config["gitlab-ha:hosts"] as Host[]);
@@ -90,8 +90,8 @@ describe("switchover in the graph", () => {
 
   it("points GitLab at the configured primary and reports it in the outputs", () => {
     for (const [e, address, node] of [[before_, labAddress("pgsql"), "pgsql"], [after_, labAddress("pgsq2"), "pgsq2"]] as const) {
-      const envs = JSON.stringify(byName(e, "gitlab-gitlab-container").values.envs);
-      assert.ok(envs.includes(`gitlab_rails['db_host'] = '${address}'`) || envs.includes(`gitlab_rails['db_host'] = \\"${address}\\"`), envs.slice(0, 400));
+      const rb = gitlabRbOf(e, "gitlab");
+      assert.ok(rb.includes(`gitlab_rails['db_host'] = '${address}'`), rb.slice(0, 400));
       const db = e.outputs.database as { primary: { node: string }; replication: string };
       assert.equal(db.primary.node, node);
       assert.equal(db.replication, "asynchronous");

@@ -1060,7 +1060,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [17] backup-gitlab-backup-script-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1106,7 +1106,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [18] backup-gitlab-config-backup-script-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1152,7 +1152,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [19] backup-gitlab-backup-service-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1198,7 +1198,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [20] backup-gitlab-backup-timer-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1244,7 +1244,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [21] backup-gitlab-config-service-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1290,7 +1290,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [22] backup-gitlab-config-timer-write
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1413,7 +1413,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [24] postgres-switchover-gitlab-start-gitlab
-#     after: gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write, postgres-switchover
+#     after: gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write, postgres-switchover
 #     stdin: given
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1655,7 +1655,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [29] failover-gitlab-enable
-#     after: failover-gitlab-gitlab-after-write, failover-gitlab-gitlab-guard-write, failover-gitlab-unit-write, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
+#     after: failover-gitlab-gitlab-after-write, failover-gitlab-gitlab-guard-write, failover-gitlab-unit-write, gitlab-gitlab-config, gitlab-gitlab-container, gitlab-gitlab-engine, gitlab-gitlab-reconfigure, gitlab-gitlab-start, gitlab-gitlab-unit-write, gitlab-gitlab-volume, lab-gitlab, lab-stand-ins-gitlab-disk, lab-stand-ins-gitlab-sentinel-write
 #     stdin: none
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'

@@ -1060,7 +1060,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [17] backup-gitlab2-backup-script-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1106,7 +1106,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [18] backup-gitlab2-config-backup-script-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1152,7 +1152,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [19] backup-gitlab2-backup-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1198,7 +1198,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [20] backup-gitlab2-backup-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1244,7 +1244,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [21] backup-gitlab2-config-service-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1290,7 +1290,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [22] backup-gitlab2-config-timer-write
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1413,7 +1413,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [24] postgres-switchover-gitlab-start-gitlab2
-#     after: gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-switchover
+#     after: gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write, postgres-switchover
 #     stdin: given
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1655,7 +1655,7 @@ GITLAB_HA_SCRIPT
 )"
 
 # [29] failover-gitlab2-enable
-#     after: failover-gitlab2-gitlab-after-write, failover-gitlab2-gitlab-guard-write, failover-gitlab2-unit-write, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
+#     after: failover-gitlab2-gitlab-after-write, failover-gitlab2-gitlab-guard-write, failover-gitlab2-unit-write, gitlab-gitlab2-config, gitlab-gitlab2-container, gitlab-gitlab2-engine, gitlab-gitlab2-reconfigure, gitlab-gitlab2-start, gitlab-gitlab2-unit-write, gitlab-gitlab2-volume, lab-gitlab2, lab-stand-ins-gitlab2-disk, lab-stand-ins-gitlab2-sentinel-write
 #     stdin: none
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'

@@ -947,7 +947,7 @@ GITLAB_HA_SCRIPT
 # [14] gitlab-10-228-130-58-volume
 #     after: drbd-10-228-130-58-links, firewall-10-228-130-58-apply, postgres-pgsql-objects
 #     stdin: none
-#     re-run when changed: ["4f84145d3f6a67bc20f0d8197b580d7dddb491819c2b9c1acd1e87e1b36b1e55"]
+#     re-run when changed: ["5c9e76c18fc234c292f4989ca38a65112727373e946478fd89b6df8c3a528b29"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
 # gitlab-ha: GitLab's data directories under /vdb/gitlab
@@ -1003,7 +1003,97 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [15] gitlab-10-228-130-58-start
+# [15] gitlab-10-228-130-58-config
+#     after: gitlab-10-228-130-58-volume
+#     stdin: given
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: gitlab.rb at /vdb/gitlab/etc/gitlab/gitlab.rb
+# host: 10-228-130-58
+CONFIG_PATH=/vdb/gitlab/etc/gitlab/gitlab.rb
+ON_DRBD=yes
+MOUNT_POINT=/vdb
+DRBD_DEVICE=/dev/drbd0
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Writes gitlab.rb (stdin) to $CONFIG_PATH, /etc/gitlab/gitlab.rb of the container on the volume,
+# 0600 as Omnibus keeps it, atomically and only when it differs. It is a file, not the
+# container's GITLAB_OMNIBUS_CONFIG: a change is applied by reconfigure.sh in the running
+# container instead of replacing it. It must exist before the container first starts: the image
+# copies its template otherwise (omnibus-gitlab docker/assets/wrapper, "Copy gitlab.rb for the
+# first time"). On a DRBD node it is written only where the volume is mounted: elsewhere
+# $CONFIG_PATH's directory is a placeholder below the unmounted mount point, and the node holding
+# the volume writes the one file both nodes share.
+if [ "$ON_DRBD" = yes ] && [ "$(findmnt -rn -o SOURCE --mountpoint "$MOUNT_POINT" 2>/dev/null || true)" != "$DRBD_DEVICE" ]; then
+  exit 0
+fi
+dir=$(dirname "$CONFIG_PATH")
+[ -d "$dir" ] || die "$dir does not exist: the volume step did not run"
+tmp=$(mktemp "$dir/.gitlab-ha.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+# Owned by the step's user (mktemp): root on the hosts.
+if [ -f "$CONFIG_PATH" ] && cmp -s "$tmp" "$CONFIG_PATH" && [ "$(stat -c '%a %u %g' "$CONFIG_PATH")" = "600 $(id -u) $(id -g)" ]; then
+  exit 0
+fi
+chmod 0600 "$tmp"
+mv -f "$tmp" "$CONFIG_PATH"
+changed "$CONFIG_PATH written"
+GITLAB_HA_SCRIPT
+)"
+
+# [16] gitlab-10-228-130-58-reconfigure
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container
+#     stdin: none
+#     re-run when changed: ["460a784bd6d5533eb610c2665f6e9d1ce835088f9acf4e15e2911a51c71ff5ac"]
+bash -c "$(cat <<'GITLAB_HA_SCRIPT'
+set -euo pipefail
+# gitlab-ha: gitlab-ctl reconfigure in gitlab when /vdb/gitlab/etc/gitlab/gitlab.rb changed
+# host: 10-228-130-58
+CONFIG_PATH=/vdb/gitlab/etc/gitlab/gitlab.rb
+ON_DRBD=yes
+MOUNT_POINT=/vdb
+DRBD_DEVICE=/dev/drbd0
+CONFIG_SHA256=460a784bd6d5533eb610c2665f6e9d1ce835088f9acf4e15e2911a51c71ff5ac
+CONTAINER=gitlab
+# gitlab-ha host library. Each step's script carries only the functions it calls (see
+# libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
+# Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
+# else on stdout, so a converge that changes nothing prints nothing.
+cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
+changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
+die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
+# Applies the gitlab.rb that config.sh wrote with `gitlab-ctl reconfigure` inside the running
+# container: no replacement, no 300 s stop. Nothing to do where GitLab does not run (a DRBD node
+# without the volume, a stopped or missing container): the image's start runs reconfigure itself
+# (omnibus-gitlab docker/assets/wrapper), so a container started after the file was written
+# already has it. Only a container started before the current file gets the reconfigure, once:
+# the marker beside gitlab.rb records the content last applied.
+if [ "$ON_DRBD" = yes ] && [ "$(findmnt -rn -o SOURCE --mountpoint "$MOUNT_POINT" 2>/dev/null || true)" != "$DRBD_DEVICE" ]; then
+  exit 0
+fi
+[ -f "$CONFIG_PATH" ] || die "$CONFIG_PATH is missing: the config step did not run"
+sum=$(sha256sum "$CONFIG_PATH" | cut -d' ' -f1)
+[ "$sum" = "$CONFIG_SHA256" ] || die "$CONFIG_PATH is not the gitlab.rb of this converge (sha256 $sum, expected $CONFIG_SHA256): was it edited by hand?"
+marker="$(dirname "$CONFIG_PATH")/.gitlab-ha-reconfigured"
+[ "$(cat "$marker" 2>/dev/null || true)" != "$sum" ] || exit 0
+state=$(docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' "$CONTAINER" 2>/dev/null || true)
+[ "${state%% *}" = true ] || exit 0
+started=$(date -d "${state#* }" +%s) || die "cannot read the start time of $CONTAINER: ${state#* }"
+if [ "$started" -le "$(stat -c %Y "$CONFIG_PATH")" ]; then
+  docker exec "$CONTAINER" gitlab-ctl reconfigure >&2 || die "gitlab-ctl reconfigure failed in $CONTAINER (its output is above; /var/log/gitlab/reconfigure in the container)"
+  changed "$CONTAINER reconfigured with $CONFIG_PATH"
+fi
+printf '%s\n' "$sum" >"$marker"
+GITLAB_HA_SCRIPT
+)"
+
+# [17] gitlab-10-228-130-58-start
 #     after: gitlab-10-228-130-58-container
 #     stdin: none
 #     re-run when changed: ["gitlab-10-228-130-58-container-id"]
@@ -1041,8 +1131,8 @@ fi
 GITLAB_HA_SCRIPT
 )"
 
-# [16] backup-10-228-130-58-backup-script-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [18] backup-10-228-130-58-backup-script-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1087,8 +1177,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [17] backup-10-228-130-58-config-backup-script-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [19] backup-10-228-130-58-config-backup-script-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-config-backup (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1133,8 +1223,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [18] backup-10-228-130-58-backup-service-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [20] backup-10-228-130-58-backup-service-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1179,8 +1269,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [19] backup-10-228-130-58-backup-timer-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [21] backup-10-228-130-58-backup-timer-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1225,8 +1315,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [20] backup-10-228-130-58-config-service-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [22] backup-10-228-130-58-config-service-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-config-backup.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1271,8 +1361,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [21] backup-10-228-130-58-config-timer-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [23] backup-10-228-130-58-config-timer-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-config-backup.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1317,8 +1407,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [22] backup-10-228-130-58-offsite-known-hosts-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [24] backup-10-228-130-58-offsite-known-hosts-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/gitlab-ha/offsite_known_hosts (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1363,8 +1453,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [23] backup-10-228-130-58-offsite-script-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [25] backup-10-228-130-58-offsite-script-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/usr/local/sbin/gitlab-ha-offsite-copy (mode 0755, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1409,8 +1499,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [24] backup-10-228-130-58-rsync-service-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [26] backup-10-228-130-58-rsync-service-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-rsync.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1455,8 +1545,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [25] backup-10-228-130-58-rsync-timer-write
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [27] backup-10-228-130-58-rsync-timer-write
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: files/etc/systemd/system/gitlab-rsync.timer (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1501,7 +1591,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [26] backup-10-228-130-58-timers
+# [28] backup-10-228-130-58-timers
 #     after: backup-10-228-130-58-backup-script-write, backup-10-228-130-58-backup-service-write, backup-10-228-130-58-backup-timer-write, backup-10-228-130-58-config-backup-script-write, backup-10-228-130-58-config-service-write, backup-10-228-130-58-config-timer-write, backup-10-228-130-58-offsite-known-hosts-write, backup-10-228-130-58-offsite-script-write, backup-10-228-130-58-rsync-service-write, backup-10-228-130-58-rsync-timer-write
 #     stdin: none
 #     re-run when changed: ["4b064898d0d788e0d50c911110bc3d43eba0d9444dcdc64d96306260efbfa2bb","a91c4bce8e8125c78d42e62090240f583b230dca2490ee9fcedb8d7790ac4037","2bf9c546702e009d05da68cee3854b474a79e8bd41bfb025be9b5dbf1121f66f","a72b971271b59eb38e899a78c241ace4360e9466d6cc037358ea84f5a58a5804","87e9975c03dc9146c809dabcba56721cc6723222c5d131d8091a23f63f572042","f53d56a545c4a08e65864ef356dd38994019203925577465ba98452525ede845","a017ee2632b584e8035960c211043224ad54c5f1c8200af8937e451938bcb003","d908f9ea9d9a126b229a18cb27d1c2132ba1af4ffc6fffbe5e36201582898594","367d355cbea1ac764273b43bdf35506ec87c4315159a6ca9323084fa7db28167","3a8370cd062d02418771969bb3b5ca3a20df6647b7d271771f008a9361787bc2"]
@@ -1578,8 +1668,8 @@ done
 GITLAB_HA_SCRIPT
 )"
 
-# [27] postgres-switchover-gitlab-start-10-228-130-58
-#     after: gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume, postgres-switchover
+# [29] postgres-switchover-gitlab-start-10-228-130-58
+#     after: gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume, postgres-switchover
 #     stdin: given
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
 set -euo pipefail
@@ -1636,7 +1726,7 @@ esac
 GITLAB_HA_SCRIPT
 )"
 
-# [28] failover-10-228-130-58-contract-write
+# [30] failover-10-228-130-58-contract-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/opt/git_sentinel/gitlab-ha-failover-contract.txt (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1682,7 +1772,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [29] failover-10-228-130-58-gitlab-guard-write
+# [31] failover-10-228-130-58-gitlab-guard-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-volume.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1728,7 +1818,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [30] failover-10-228-130-58-unit-write
+# [32] failover-10-228-130-58-unit-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/git_sentinel.service (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1774,7 +1864,7 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [31] failover-10-228-130-58-gitlab-after-write
+# [33] failover-10-228-130-58-gitlab-after-write
 #     after: drbd-10-228-130-58-links
 #     stdin: files/etc/systemd/system/gitlab-container.service.d/50-gitlab-ha-after-sentinel.conf (mode 0644, root:root)
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
@@ -1820,8 +1910,8 @@ changed "$FILE_PATH written"
 GITLAB_HA_SCRIPT
 )"
 
-# [32] failover-10-228-130-58-enable
-#     after: failover-10-228-130-58-gitlab-after-write, failover-10-228-130-58-gitlab-guard-write, failover-10-228-130-58-unit-write, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
+# [34] failover-10-228-130-58-enable
+#     after: failover-10-228-130-58-gitlab-after-write, failover-10-228-130-58-gitlab-guard-write, failover-10-228-130-58-unit-write, gitlab-10-228-130-58-config, gitlab-10-228-130-58-container, gitlab-10-228-130-58-engine, gitlab-10-228-130-58-reconfigure, gitlab-10-228-130-58-start, gitlab-10-228-130-58-unit-write, gitlab-10-228-130-58-volume
 #     stdin: none
 #     re-run when changed: ["b7271dda9db4b49333ebbc877e7b1cb787c7615a997f01d1efc261a12e8e59d9","cc3768319bc3e02ea3aa5826d762b3075d4159a4bdb04b42a8e7e9585fa1e907","89f71c54aebf1262885a73a7798759ab2ccbf8cb6c5ed40d16e48b54fa6e04c1"]
 bash -c "$(cat <<'GITLAB_HA_SCRIPT'
