@@ -16,8 +16,11 @@ function fakeGo(body: string): { cache: string; go: string } {
   return { cache: path.join(dir, "cache"), go };
 }
 
-const build = (cache: string, go: string) =>
-  spawnSync("bash", [path.join(ROOT, ".ci/engine/build")], { env: { ...process.env, GITLAB_HA_ENGINE_CACHE: cache, GO: go }, encoding: "utf8" });
+const build = (cache: string, go: string, ci = "") =>
+  spawnSync("bash", [path.join(ROOT, ".ci/engine/build")], {
+    env: { ...process.env, GITLAB_HA_ENGINE_CACHE: cache, GITLAB_HA_PULUMI_HOME: path.join(cache, "home"), GO: go, CI: ci },
+    encoding: "utf8",
+  });
 
 describe("engine build", () => {
   it("names the binary, the step and Go's last lines when a build fails, and records it", () => {
@@ -27,8 +30,10 @@ describe("engine build", () => {
     const r = build(cache, go);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /engine: building pulumi v3\.248\.0/);
-    assert.match(r.stderr, /cannot build pulumi 3\.248\.0: step 'download' failed; last lines of Go's output:/);
-    assert.match(r.stderr, /cannot build pulumi-resource-command 1\.2\.1: step 'go mod download github\.com\/pulumi\/pulumi-command\/provider@v0\.0\.0-20260303235922-7f3eb6f3b77c' failed/);
+    assert.match(r.stderr, /cannot build pulumi 3\.248\.0: step 'go mod download' failed; last lines of its output:/);
+    assert.match(r.stderr, /cannot build pulumi-resource-docker 5\.0\.0: step 'go mod download github\.com\/hashicorp\/terraform-plugin-sdk\/v2@v2\.40\.1' failed/);
+    assert.match(r.stderr, /cannot build pulumi-resource-random 4\.21\.1: step 'go mod download' failed/);
+    assert.doesNotMatch(r.stderr, /pulumi-language-nodejs|pulumi-resource-command/, "no language host, no Go build of command");
     assert.match(r.stderr, /engine: {3}go: .*403 Forbidden/);
     assert.doesNotMatch(r.stderr, /noise line 1\b/, "only the last lines");
     const status = fs.readFileSync(path.join(cache, "status"), "utf8");
@@ -36,7 +41,22 @@ describe("engine build", () => {
 
     const engine = findEngine({ PATH: "/nonexistent", GITLAB_HA_ENGINE_CACHE: cache });
     assert.equal(engine.kind, "none");
-    assert.match(engine.kind === "none" ? engine.reason : "", /pulumi-resource-random 4\.21\.1 \(go mod download .*403 Forbidden\)/);
+    assert.match(engine.kind === "none" ? engine.reason : "", /pulumi-resource-random 4\.21\.1 \(go mod download: .*403 Forbidden\)/);
+  });
+
+  it("with CI=true a missing piece fails the build, naming it (no silent skip)", () => {
+    const { cache, go } = fakeGo(`echo "go: $2 $3: reading proxy: 403 Forbidden" >&2\nexit 1`);
+    const r = build(cache, go, "true");
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /engine: missing \(see above and .*status\): pulumi 3\.248\.0 \(go mod download\) pulumi-resource-docker 5\.0\.0/);
+    assert.equal(r.stdout, "", "no bin directory is announced");
+  });
+
+  it("with no Go on PATH it names Go as the missing step", () => {
+    const { cache } = fakeGo("exit 1");
+    const r = build(cache, "/nonexistent/go", "true");
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cannot build pulumi 3\.248\.0: step 'find Go' failed[^]*'\/nonexistent\/go' is not on PATH/);
   });
 
   it("reuses what it built: a cached binary is not built again", () => {
@@ -46,7 +66,8 @@ describe("engine build", () => {
     const r = build(cache, go);
     assert.doesNotMatch(r.stderr, /building pulumi v/);
     assert.match(fs.readFileSync(path.join(cache, "status"), "utf8"), /^pulumi\t3\.248\.0\tok\t/m);
-    assert.ok(fs.lstatSync(path.join(cache, "path", "pulumi")).isSymbolicLink());
+    assert.match(r.stderr, /engine: pulumi v3\.248\.0 cached/);
+    assert.equal(fs.readlinkSync(path.join(cache, "bin", "pulumi")), "pulumi-v3.248.0", "PulumiCommand.get({ root: cache }) runs bin/pulumi");
   });
 
   it("a pulumi on PATH wins over the built engine", () => {
