@@ -18,7 +18,7 @@ export interface CliSpec {
   readonly summary: readonly string[];
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Leading words before the options (lab's verb), each from its list. */
-  readonly positionals?: readonly { readonly name: string; readonly values: readonly string[] }[];
+  readonly positionals?: readonly { readonly name: string; readonly values: readonly string[]; readonly default?: string }[];
 }
 
 export interface ParsedArgs {
@@ -42,6 +42,10 @@ export function parseArgs(spec: CliSpec, argv: readonly string[]): ParsedArgs | 
   let i = 0;
   for (const p of spec.positionals ?? []) {
     const word = argv[i];
+    if ((word === undefined || word.startsWith("-")) && p.default !== undefined) {
+      positionals.push(p.default);
+      continue;
+    }
     if (word === undefined || word.startsWith("-")) throw new UsageError(`expected ${p.name} (${p.values.join(" or ")}) first`);
     if (!p.values.includes(word)) throw new UsageError(`unknown ${p.name} '${word}': expected ${p.values.join(" or ")}`);
     positionals.push(word);

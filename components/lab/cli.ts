@@ -9,38 +9,25 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { findEngine, projectStack, REPO_ROOT } from "../../.ci/engine/workspace";
+import { cliArgs, CliSpec, stringOpt } from "../cli/args";
 
-export const USAGE = `usage: npm run lab [-- up|preview|refresh|destroy] [--stack <name>]
-       npm run lab:destroy [-- --stack <name>]
-
-Converges a lab stack (default: lab, from Pulumi.lab.yaml; another lab is a copy of that file
-under another stack name) on the local Docker engine through the Pulumi engine built by
-.ci/setup. State: .lab/pulumi (file backend, empty passphrase).
-  up        create or converge the lab (default)
-  preview   show what up would change (with the diff)
-  refresh   read the hosts' real state into the stack
-  destroy   remove the lab's containers, network and volumes, then the stack's state`;
+export const LAB_CLI: CliSpec = {
+  name: "lab",
+  usage: "npm run lab -- [up|preview|refresh|destroy] [--stack <name>]   (npm run lab:destroy: destroy)",
+  summary: [
+    "Runs a lab stack (default lab, from Pulumi.lab.yaml; another lab is a copy of that file under",
+    "another stack name) on the local Docker engine through the Pulumi engine .ci/setup built.",
+    "State: .lab/pulumi (file backend, empty passphrase).",
+    "  up       create or converge the lab (the default)",
+    "  preview  show what up would change, with the diff",
+    "  refresh  read the hosts' real state into the stack",
+    "  destroy  remove the lab's containers, network and volumes, then the stack's state",
+  ],
+  positionals: [{ name: "verb", values: ["up", "preview", "refresh", "destroy"], default: "up" }],
+  options: { stack: { value: "<name>", help: "the stack file Pulumi.<name>.yaml (default lab)" } },
+};
 
 export type Verb = "up" | "preview" | "refresh" | "destroy";
-
-export class UsageError extends Error {}
-
-export function parseArgs(argv: readonly string[]): { verb: Verb; stack: string } | "help" {
-  let verb: Verb | undefined;
-  let stack = "lab";
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--help" || a === "-h") return "help";
-    if (a === "--stack") {
-      const v = argv[++i];
-      if (!v || v.startsWith("-")) throw new UsageError("--stack needs a stack name");
-      if (!/^[A-Za-z0-9_.-]+$/.test(v)) throw new UsageError(`not a stack name: ${JSON.stringify(v)}`);
-      stack = v;
-    } else if (!verb && ["up", "preview", "refresh", "destroy"].includes(a)) verb = a as Verb;
-    else throw new UsageError(`unknown argument ${JSON.stringify(a)}`);
-  }
-  return { verb: verb ?? "up", stack };
-}
 
 /** The lab key pair named by Pulumi.lab.yaml (ssh.privateKeyFile), made once per checkout. */
 export function ensureLabKey(root = REPO_ROOT): void {
@@ -73,16 +60,11 @@ export async function runVerb(stack: Stack, verb: Verb, out: (s: string) => void
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs(argv);
-  } catch (e) {
-    process.stderr.write(`lab: ${(e as Error).message}\n${USAGE}\n`);
+  const parsed = cliArgs(LAB_CLI, argv);
+  const args = { verb: parsed.positionals[0] as Verb, stack: stringOpt(parsed, "stack") ?? "lab" };
+  if (!/^[A-Za-z0-9_.-]+$/.test(args.stack)) {
+    process.stderr.write(`lab: not a stack name: ${JSON.stringify(args.stack)}\nusage: ${LAB_CLI.usage}\n`);
     return 2;
-  }
-  if (args === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
   }
   const log = (l: string) => process.stderr.write(`lab: ${l}\n`);
   const engine = findEngine();

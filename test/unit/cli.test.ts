@@ -14,6 +14,7 @@ const TOOLS = [
   { npm: "db:failover", js: "dist/components/postgres/failover-cli.js", prefix: "db:failover" },
   { npm: "restore", js: "dist/components/backup/restore-cli.js", prefix: "restore" },
   { npm: "bench", js: "dist/test/bench.js", prefix: "bench" },
+  { npm: "lab", js: "dist/components/lab/cli.js", prefix: "lab" },
 ];
 
 const runTool = (js: string, args: string[]) =>
