@@ -166,7 +166,10 @@ export class GitlabNode extends pulumi.ComponentResource {
         // not running while must_run is true (the default), failing the create (kreuzwerker
         // resource_docker_container_funcs.go resourceDockerContainerRead).
         mustRun: !args.startedByFailover,
-        healthcheck: { tests: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: "60s", timeout: "30s", retries: 5, startPeriod: "600s" },
+        // Durations as Go's time.Duration prints them and startInterval spelled out: the real
+        // provider reads the healthcheck back in that form on refresh, and "60s" or a left-out
+        // default then planned `~healthcheck` on every up (seen in the lab, refresh + preview).
+        healthcheck: { tests: ["CMD", "/opt/gitlab/bin/gitlab-healthcheck", "--fail", "--max-time", "10"], interval: "1m0s", timeout: "30s", retries: 5, startPeriod: "10m0s", startInterval: "0s" },
         // Type bind through Docker's Mounts API (kreuzwerker resource_docker_container_funcs.go maps
         // `mounts` to mount.Mount): a missing source is an error, where `volumes` (-v) would create
         // an empty directory and start a blank GitLab.

@@ -90,7 +90,9 @@ export class LabHosts extends pulumi.ComponentResource {
             image: this.image,
             command: ["/sbin/init"],
             // systemd as PID 1 without --privileged: the set that works on this kind of engine.
-            capabilities: { adds: ["SYS_ADMIN", "NET_ADMIN"] },
+            // As Docker stores them (HostConfig.CapAdd: CAP_ prefix, sorted): the real provider reads
+            // them back so on refresh, and the short names then planned a replacement of every host.
+            capabilities: { adds: ["CAP_NET_ADMIN", "CAP_SYS_ADMIN"] },
             securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
             tmpfs: { "/run": "", "/run/lock": "" },
             volumes: [{ hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup", readOnly: true }],
