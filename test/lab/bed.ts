@@ -143,8 +143,20 @@ export function exportState(): StateResource[] {
     maxBuffer: 256 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
-  return ((JSON.parse(r.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? []);
+  return ((unwrapSecrets(JSON.parse(r.stdout)) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? []);
 }
+
+/** `--show-secrets` keeps each secret as `{<secret signature>, plaintext: <its JSON>}`: the values themselves. */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SECRET_SIG] !== undefined && typeof o.plaintext === "string") return unwrapSecrets(JSON.parse(o.plaintext));
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** Runs each host step's create script again over SSH, with its stdin, in state order. */
 async function rerun(commands: readonly StateResource[]): Promise<Step[]> {
@@ -165,6 +177,27 @@ async function rerun(commands: readonly StateResource[]): Promise<Step[]> {
     steps.push({ name, type: c.type, op: "rerun", ...(host ? { host } : {}), changes: changedLines(r.stdout) });
   }
   return steps;
+}
+
+/**
+ * `pulumi refresh` and then `pulumi preview`, both with `--expect-no-changes`: the providers read
+ * back exactly what the program declares (no drift such as a container's read-back shape).
+ */
+export async function assertNoDrift(): Promise<void> {
+  const stack = await labStack();
+  await stack.refresh({ expectNoChanges: true, onOutput: verbose });
+  await stack.preview({ expectNoChanges: true, onOutput: verbose });
+}
+
+/** The stack's containers, networks and volumes left on the engine (by name prefix and label). */
+export async function leftOnEngine(): Promise<string[]> {
+  const prefix = `gitlab-ha-${STACK}`;
+  const list = async (args: string[]) => (await run("docker", args)).stdout.split("\n").filter((l) => l.startsWith(prefix));
+  return [
+    ...(await list(["ps", "-a", "--format", "{{.Names}}"])),
+    ...(await list(["network", "ls", "--format", "{{.Name}}"])),
+    ...(await list(["volume", "ls", "--format", "{{.Name}}"])),
+  ];
 }
 
 /** Destroys the test stack (containers, network, volumes) and removes its state and file. */

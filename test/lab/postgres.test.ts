@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { engineEnv, LAB_BACKEND, requireEngine } from "../../.ci/engine/workspace";
 import { ROOT } from "../helpers";
-import { address, converge, exportState, generated, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
+import { address, assertNoDrift, converge, exportState, generated, leftOnEngine, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
 
 const DATA = "/var/lib/postgresql/15/main";
 const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
@@ -107,6 +107,8 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     const again = await converge();
     console.log(`# converge with nothing changed: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     assert.deepEqual(again.ran, [], "unchanged inputs must run nothing");
+    // refresh and preview with --expect-no-changes: no provider read-back drift (e.g. mustRun).
+    await assertNoDrift();
     const forced = await converge({ force: true });
     assert.equal(remoteRuns(forced).length, forced.commands, "a forced converge runs every host step's script again");
     assert.deepEqual(changesOf(forced), []);
@@ -185,5 +187,11 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     await assertStreaming();
     const same = await converge({ postgres: { rebuildStandbys: { pgsq2: "after-promotion" } }, force: true });
     assert.deepEqual(changesOf(same), [], "the same token rebuilds only once");
+  });
+
+  it("leaves no container, network or volume of the stack after destroy", async () => {
+    assert.ok((await leftOnEngine()).length >= 5, "the stack's containers exist before");
+    await resetLab();
+    assert.deepEqual(await leftOnEngine(), []);
   });
 });
