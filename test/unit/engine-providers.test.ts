@@ -81,6 +81,8 @@ describe("the real docker provider (kreuzwerker's code through the bridge) on th
     await stack.refresh({ expectNoChanges: true });
     await stack.preview({ expectNoChanges: true });
 
+    // The container keeps its fixed name: only delete-before-replace (upstream's DeleteBeforeReplace
+    // for docker_container, pulumi-docker provider/resources.go) can replace it without a name clash.
     env = "STEP=two";
     const changed = await stack.up();
     assert.equal(changed.summary.resourceChanges?.replace, 1, JSON.stringify(changed.summary.resourceChanges));
