@@ -81,6 +81,8 @@ describe("the real docker provider (kreuzwerker's code through the bridge) on th
     await stack.refresh({ expectNoChanges: true });
     await stack.preview({ expectNoChanges: true });
 
+    // The container keeps its fixed name: only delete-before-replace (upstream's DeleteBeforeReplace
+    // for docker_container, pulumi-docker provider/resources.go) can replace it without a name clash.
     env = "STEP=two";
     const changed = await stack.up();
     assert.equal(changed.summary.resourceChanges?.replace, 1, JSON.stringify(changed.summary.resourceChanges));
@@ -95,6 +97,15 @@ describe("the real docker provider (kreuzwerker's code through the bridge) on th
     assert.notEqual(run("docker", ["network", "inspect", `${tag}-net`]).status, 0, "network removed");
   });
 });
+
+// How Pulumi marks a secret value in state (sdk/go/common/resource/sig: Secret).
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const passwordOutputs = (deployment: { resources?: { type: string; outputs?: Record<string, unknown> }[] }) => {
+  const r = deployment.resources?.find((x) => x.type === "random:index/randomPassword:RandomPassword");
+  assert.ok(r?.outputs, "RandomPassword in state");
+  return r.outputs;
+};
 
 describe("the real random provider (terraform-provider-random through the bridge)", { skip: noEngine }, () => {
   const dirs = tempDirs("engine-random-");
@@ -111,13 +122,20 @@ describe("the real random provider (terraform-provider-random through the bridge
     const plaintext = String(up.outputs.result.value);
     assert.match(plaintext, /^[A-Za-z0-9]{32}$/);
 
-    const state = await stack.exportStack();
-    const pwState = (state.deployment.resources as { type: string; outputs?: Record<string, unknown> }[]).find((r) => r.type === "random:index/randomPassword:RandomPassword");
-    assert.ok(pwState, "RandomPassword in state");
-    const result = pwState.outputs?.result as Record<string, unknown>;
-    assert.equal(result["4dabf18193072939515e22adb298388d"], "1b47061264138c4ac30d75fd1eb44270", "result is stored as a secret");
-    assert.equal(typeof result.ciphertext, "string");
-    assert.ok(!JSON.stringify(state).includes(plaintext), "the exported state holds no plaintext");
+    // The Automation API's exportStack decrypts (@pulumi/pulumi automation/localWorkspace.ts
+    // `exportStack`: `stack export --show-secrets`): it shows the value still marked secret.
+    const exported = await stack.exportStack();
+    const result = passwordOutputs(exported.deployment).result as Record<string, unknown>;
+    assert.equal(result[SECRET_SIG], SECRET_VALUE, "result is marked secret in state");
+    assert.equal(result.plaintext, JSON.stringify(plaintext));
+
+    // The state as stored: the checkpoint in the file backend holds only the ciphertext.
+    const checkpoint = filesUnder(backendDir).find((f) => f.file.endsWith(path.join("stacks", "engine-random", "random.json")));
+    assert.ok(checkpoint, `no checkpoint in ${backendDir}`);
+    const stored = passwordOutputs(JSON.parse(checkpoint.text).checkpoint.latest).result as Record<string, unknown>;
+    assert.equal(stored[SECRET_SIG], SECRET_VALUE);
+    assert.equal(typeof stored.ciphertext, "string", JSON.stringify(stored));
+    assert.equal(stored.plaintext, undefined);
     for (const { file, text } of filesUnder(backendDir)) assert.ok(!text.includes(plaintext), `plaintext in ${file}`);
 
     await stack.refresh({ expectNoChanges: true });
