@@ -47,8 +47,7 @@ describe("the policy pack under the Pulumi CLI", { skip: requireTool("the Pulumi
   it("refuses a program that breaks a mandatory policy, naming the policy", async () => {
     const { result, out } = await previewWith("violating", "PGPASSWORD=hunter2 psql -c 'select 1'");
     assert.equal(result.ok, false, out);
-    assert.match(out, /mandatory/);
-    assert.match(out, /\[no-secret-in-plain-inputs\]/);
+    assert.match(out, /\[mandatory\]\s+no-secret-in-plain-inputs\s+\(command:local:Command: step\)/);
     assert.match(out, /create contains a password assignment/);
   });
 });

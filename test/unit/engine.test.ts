@@ -70,10 +70,26 @@ describe("engine build", () => {
     assert.equal(fs.readlinkSync(path.join(cache, "bin", "pulumi")), "pulumi-v3.248.0", "PulumiCommand.get({ root: cache }) runs bin/pulumi");
   });
 
-  it("a pulumi on PATH wins over the built engine", () => {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "path-pulumi-"));
-    fs.writeFileSync(path.join(bin, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
-    assert.deepEqual(findEngine({ PATH: bin, GITLAB_HA_ENGINE_CACHE: "/nonexistent" }), { kind: "path", pulumi: path.join(bin, "pulumi") });
+  it("a pulumi on PATH wins over the built engine when its own plugins include every one the program needs", () => {
+    const fake = (plugins: { kind: string; name: string; version: string }[]) => {
+      const bin = fs.mkdtempSync(path.join(os.tmpdir(), "path-pulumi-"));
+      // A stand-in CLI answering `pulumi plugin ls --json` as the real one does.
+      fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\n[ "$1 $2 $3" = "plugin ls --json" ] && echo '${JSON.stringify(plugins)}'\n`, { mode: 0o755 });
+      return bin;
+    };
+    const all = [
+      { kind: "resource", name: "docker", version: "5.0.0" },
+      { kind: "resource", name: "random", version: "4.21.1" },
+      { kind: "resource", name: "command", version: "1.2.1" },
+    ];
+    const complete = fake(all);
+    const e = findEngine({ PATH: complete, GITLAB_HA_ENGINE_CACHE: "/nonexistent" });
+    assert.equal(e.kind, "path");
+    assert.equal(e.kind === "path" ? e.pulumi : "", fs.realpathSync(path.join(complete, "pulumi")));
+    // Without the real command plugin there, the built engine (here: none) is used instead.
+    const partial = findEngine({ PATH: fake(all.slice(0, 2)), GITLAB_HA_ENGINE_CACHE: "/nonexistent" });
+    assert.equal(partial.kind, "none");
+    assert.match(partial.kind === "none" ? partial.reason : "", /not built yet: run bash \.ci\/setup/);
     assert.equal(findEngine({ PATH: "/nonexistent", GITLAB_HA_ENGINE_CACHE: "/nonexistent" }).kind, "none");
   });
 });

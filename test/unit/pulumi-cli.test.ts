@@ -106,8 +106,8 @@ describe("the Pulumi CLI on this project", { skip: requireTool("the Pulumi engin
     } finally {
       process.env.PATH = previousPath;
     }
-    assert.match(out, /\+ {2}command:remote:Command postgres-pgsql-objects create/);
-    assert.match(out, /\+ {2}docker:index\/container:Container/);
+    assert.match(out, /\+ command:remote:Command: \(create\)\n\s+\[urn=urn:pulumi:prod::gitlab-ha::[^\]\n]*::postgres-pgsql-objects\]/);
+    assert.match(out, /\+ docker:index\/container:Container: \(create\)/);
     assert.ok(!out.includes(token) && !out.includes(password), "a secret shows in the preview");
     assert.equal(fs.existsSync(dialed) ? fs.readFileSync(dialed, "utf8") : "", "", "a host was contacted during preview");
   });
