@@ -48,7 +48,9 @@ describe("GitLab on the external database (lab, stand-in image)", { timeout: 600
   it("bind-mounts GitLab's directories with type bind (Docker refuses a missing source)", async () => {
     const mounts = JSON.parse((await runOk("docker", ["inspect", container, "--format", "{{json .HostConfig.Mounts}}"])).stdout) as { Type: string; Source: string; Target: string }[];
     const root = String((CONFIG.gitlab as { volumeRoot: string }).volumeRoot);
-    assert.deepEqual(mounts.map((m) => [m.Type, m.Source, m.Target]), ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"].map((d) => ["bind", `${root}${d}`, d]));
+    // The provider keeps mounts as a set (kreuzwerker's schema: TypeSet), so Docker gets them in the set's order.
+    const byTarget = (a: string[], b: string[]) => a[2]!.localeCompare(b[2]!);
+    assert.deepEqual(mounts.map((m) => [m.Type, m.Source, m.Target]).sort(byTarget), ["/etc/gitlab", "/var/opt/gitlab", "/var/log/gitlab"].map((d) => ["bind", `${root}${d}`, d]).sort(byTarget));
     assert.equal((await runOk("docker", ["inspect", container, "--format", "{{json .HostConfig.Binds}}"])).stdout.trim(), "null", "no -v binds");
   });
 
