@@ -112,9 +112,12 @@ describe("database switchover and failover through pulumi up (lab)", { timeout: 
     assert.equal(cli.status, 0, `${cli.stdout}${cli.stderr}`);
     assert.equal(await psql("pgsq2", "SELECT pg_is_in_recovery()"), "f", "pgsq2 promoted");
     await psql("pgsq2", "INSERT INTO switchover_probe VALUES (2000001)", DB);
-    // The old primary comes back (its container restarted), then the config change db:failover printed is applied.
+    // The old primary's host comes back (its container restarted): systemd starts its PostgreSQL,
+    // which runs as a primary again. The operator keeps it fenced (stopped) until `up` rejoins it:
+    // the program never rejoins a host still running as a primary (README, "Unplanned failover").
     await runOk("docker", ["start", container("pgsql")]);
     await waitFor("sshd on the old primary", 60, async () => ((await sh("pgsql", "systemctl is-active ssh || true")) === "active" ? true : undefined));
+    await sh("pgsql", "systemctl stop postgresql@15-main");
     await converge({ hosts: rolesWith("pgsq2", "pgsql") });
     await assertStreams("pgsq2", "pgsql");
     await waitFor("the row written after the failover on the rejoined standby", 30, async () =>
