@@ -5,7 +5,15 @@
 // token it does not know, and 404 for any other path. Tokens come from the body (JSON, form or
 // multipart) or the RUNNER-TOKEN header (network.RunnerTokenHeader); when both are sent they must
 // agree. Every request is recorded.
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as path from "node:path";
+import type { RunnersConfig } from "../components/config/schema";
+import { renderScript } from "../components/host/script";
+import { run, type RunResult } from "../components/offline/run";
+import { tokenLines } from "../components/runner/host";
+import { renderRunnerConfig } from "../components/runner/render";
+import { shellcheck } from "./helpers";
 import type { AddressInfo } from "node:net";
 
 export interface SeenRequest {
@@ -150,4 +158,45 @@ export class GitlabApiStandIn {
         return json(404, { error: "404 Not Found" });
     }
   }
+}
+
+/**
+ * Runs the program's runner register step (components/runner/scripts/register.sh, shellcheck-clean)
+ * for the named runners against a GitLab URL, with their tokens on stdin as the program sends them,
+ * in `dir` standing for /etc/gitlab-runner. No token may appear in the step's output.
+ */
+export async function runRegisterStep(o: {
+  readonly dir: string;
+  readonly runners: RunnersConfig;
+  readonly names: readonly string[];
+  readonly url: string;
+  readonly tokens: Record<string, { token?: string; registrationToken?: string }>;
+  readonly descriptions?: readonly string[];
+  readonly tags?: readonly string[];
+}): Promise<RunResult> {
+  const { dir, names, url } = o;
+  const mine = o.runners.runners.filter((r) => names.includes(r.name)).map((r) => ({ ...r, url }));
+  fs.writeFileSync(path.join(dir, "config.toml.tmpl"), renderRunnerConfig(o.runners, mine, url));
+  const script = renderScript({
+    description: "test",
+    host: "r1",
+    vars: {
+      TOKEN_DIR: path.join(dir, "tokens"),
+      SYSTEM_ID_FILE: path.join(dir, ".runner_system_id"),
+      TEMPLATE: path.join(dir, "config.toml.tmpl"),
+      CONFIG_FILE: path.join(dir, "config.toml"),
+      RUNNER_NAMES: [...names],
+      RUNNER_URLS: names.map(() => url),
+      RUNNER_DESCRIPTIONS: [...(o.descriptions ?? names)],
+      RUNNER_TAGS: [...(o.tags ?? names.map(() => ""))],
+    },
+    bodies: ["components/runner/scripts/register.sh"],
+  });
+  const findings = shellcheck(script);
+  if (findings) throw new Error(`register step is not shellcheck-clean:\n${findings}`);
+  const r = await run("bash", ["-c", script], { stdin: tokenLines(JSON.stringify(o.tokens), [...names]) });
+  for (const t of Object.values(o.tokens).flatMap((x) => [x.token, x.registrationToken])) {
+    if (t && (r.stdout.includes(t) || r.stderr.includes(t))) throw new Error("a token appears in the register step's output");
+  }
+  return r;
 }

@@ -139,3 +139,37 @@ export function requireTool(tool: string, available: boolean, why = `needs ${too
   }
   return why;
 }
+
+/**
+ * Stand-ins of an EL host's service tools in `<dir>/bin`: a systemctl keeping each unit's state in
+ * files (`<dir>/<unit>.enabled` holds enabled|disabled|masked, `<dir>/<unit>.active` exists while it
+ * runs) and logging every call to `<dir>/calls`; rpm reporting every package installed; dnf that
+ * fails if called. Returns the bin directory (put it first on PATH).
+ */
+export function elServiceStandIns(dir: string): string {
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, "systemctl"),
+    `#!/bin/bash
+echo "systemctl $*" >>"${dir}/calls"
+quiet=false; now=false; args=()
+for a in "$@"; do case "$a" in --quiet) quiet=true ;; --now) now=true ;; *) args+=("$a") ;; esac; done
+verb=\${args[0]}; unit=\${args[1]%.service}
+state=$(cat "${dir}/$unit.enabled" 2>/dev/null || echo disabled)
+case "$verb" in
+  is-enabled) $quiet || echo "$state"; [ "$state" = enabled ] ;;
+  is-active) [ -e "${dir}/$unit.active" ] ;;
+  mask) echo masked >"${dir}/$unit.enabled"; ! $now || rm -f "${dir}/$unit.active" ;;
+  enable) echo enabled >"${dir}/$unit.enabled" ;;
+  stop) rm -f "${dir}/$unit.active" ;;
+  restart) touch "${dir}/$unit.active" ;;
+  *) echo "unexpected systemctl $*" >&2; exit 2 ;;
+esac
+`,
+    { mode: 0o755 },
+  );
+  fs.writeFileSync(path.join(bin, "rpm"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, "dnf"), '#!/bin/sh\necho "dnf $*" >&2; exit 1\n', { mode: 0o755 });
+  return bin;
+}

@@ -16,7 +16,7 @@ import { scriptOf, renderScript, ShellValue } from "../../components/host/script
 import { readStackFile } from "../../components/offline/stack-file";
 import { policyViolations } from "../../components/offline/render";
 import { checkAll, type ResourceView } from "../../components/policy/pack/checks";
-import { byName, evaluateStack, NETNS_LISTENER, NETNS_PROBE, ROOT, requireTool, shellcheck } from "../helpers";
+import { byName, elServiceStandIns, evaluateStack, NETNS_LISTENER, NETNS_PROBE, ROOT, requireTool, shellcheck } from "../helpers";
 
 const script = (name: string, vars: Record<string, ShellValue>) =>
   renderScript({ description: `firewall ${name}`, host: "fwtest", vars, bodies: [`components/firewall/scripts/${name}.sh`] });
@@ -43,29 +43,7 @@ function issuesOf(stack: string, overrides: Record<string, unknown>): ConfigIssu
 const rootWithIptables = process.getuid?.() === 0 && ["iptables", "ip6tables", "ip"].every((t) => sh([t, t === "ip" ? "-V" : "--version"]).status === 0);
 
 describe("firewall point 8: firewalld on EL hosts", () => {
-  /** A stand-in systemctl keeping unit states in files, plus rpm and dnf that report iptables-services installed. */
-  function standIns(dir: string) {
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin, { recursive: true });
-    fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/bash
-echo "systemctl $*" >>"${dir}/calls"
-quiet=false; args=()
-for a in "$@"; do case "$a" in --quiet) quiet=true ;; --now) now=true ;; *) args+=("$a") ;; esac; done
-verb=\${args[0]}; unit=\${args[1]%.service}
-state=$(cat "${dir}/$unit.enabled" 2>/dev/null || echo disabled)
-case "$verb" in
-  is-enabled) $quiet || echo "$state"; [ "$state" = enabled ] ;;
-  is-active) [ -e "${dir}/$unit.active" ] ;;
-  mask) echo masked >"${dir}/$unit.enabled"; [ -z "\${now:-}" ] || rm -f "${dir}/$unit.active" ;;
-  enable) echo enabled >"${dir}/$unit.enabled" ;;
-  stop) rm -f "${dir}/$unit.active" ;;
-  *) echo "unexpected systemctl $*" >&2; exit 2 ;;
-esac
-`, { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "rpm"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "dnf"), "#!/bin/sh\necho \"dnf $*\" >&2; exit 1\n", { mode: 0o755 });
-    return bin;
-  }
+  const standIns = elServiceStandIns;
 
   it("stops and masks a running firewalld, enables iptables and ip6tables for boot, then changes nothing", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlabha-fwd-"));

@@ -13,7 +13,7 @@ import { renderScript, scriptOf, ShellValue } from "../../components/host/script
 import { dependencies } from "../../components/offline/graph";
 import type { Evaluation } from "../../components/offline/evaluate";
 import { readStackFile } from "../../components/offline/stack-file";
-import { byName, evaluateStack, requireTool, ROOT, shellcheck, tempDirs } from "../helpers";
+import { byName, elServiceStandIns, evaluateStack, requireTool, ROOT, shellcheck, tempDirs } from "../helpers";
 
 const { next: tmpDir } = tempDirs("gitlab-ha-seams-");
 const A = "10-228-130-58"; // drbd.initialPrimary in Pulumi.prod.yaml
@@ -39,33 +39,10 @@ function waitsFor(e: Evaluation, name: string, on: string): boolean {
 // --- 1. firewalld's flush and Docker ---------------------------------------------------------
 
 describe("1. masking firewalld restarts Docker, containers wait for the firewall", () => {
-  /** systemctl keeping states in files (<unit>.enabled, <unit>.active), logging every call; rpm reports iptables-services installed. */
+  /** An EL host: systemctl, rpm and dnf stand-ins (test/helpers.ts elServiceStandIns). */
   function host() {
     const dir = tmpDir();
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin);
-    fs.writeFileSync(
-      path.join(bin, "systemctl"),
-      `#!/bin/bash
-echo "systemctl $*" >>"${dir}/calls"
-quiet=false; now=false; args=()
-for a in "$@"; do case "$a" in --quiet) quiet=true ;; --now) now=true ;; *) args+=("$a") ;; esac; done
-verb=\${args[0]}; unit=\${args[1]%.service}
-state=$(cat "${dir}/$unit.enabled" 2>/dev/null || echo disabled)
-case "$verb" in
-  is-enabled) $quiet || echo "$state"; [ "$state" = enabled ] ;;
-  is-active) [ -e "${dir}/$unit.active" ] ;;
-  mask) echo masked >"${dir}/$unit.enabled"; ! $now || rm -f "${dir}/$unit.active" ;;
-  enable) echo enabled >"${dir}/$unit.enabled" ;;
-  stop) rm -f "${dir}/$unit.active" ;;
-  restart) touch "${dir}/$unit.active" ;;
-  *) echo "unexpected systemctl $*" >&2; exit 2 ;;
-esac
-`,
-      { mode: 0o755 },
-    );
-    fs.writeFileSync(path.join(bin, "rpm"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    fs.writeFileSync(path.join(bin, "dnf"), "#!/bin/sh\necho \"dnf $*\" >&2; exit 1\n", { mode: 0o755 });
+    const bin = elServiceStandIns(dir);
     for (const u of ["iptables", "ip6tables"]) fs.writeFileSync(path.join(dir, `${u}.enabled`), "enabled\n");
     const owed = path.join(dir, "var", "docker-owed");
     const script = renderScript({ description: "firewall install", host: "fwtest", vars: { OS_FAMILY: "dnf", DOCKER_OWED: owed }, bodies: ["components/firewall/scripts/install.sh"] });

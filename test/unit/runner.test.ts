@@ -11,12 +11,9 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { parse } from "smol-toml";
 import { ConfigError, validateConfig } from "../../components/config/load";
 import { runnersSchema } from "../../components/config/schema";
-import { renderScript } from "../../components/host/script";
-import { run } from "../../components/offline/run";
-import { tokenLines } from "../../components/runner/host";
 import { renderRunnerConfig } from "../../components/runner/render";
-import { byName, evaluateStack, shellcheck } from "../helpers";
-import { GitlabApiStandIn } from "../gitlab-api-stand-in";
+import { byName, evaluateStack } from "../helpers";
+import { GitlabApiStandIn, runRegisterStep } from "../gitlab-api-stand-in";
 
 const runners = runnersSchema.parse({
   listenAddress: ":9252",
@@ -193,31 +190,8 @@ describe("runner register step (shared stand-in of GitLab's runner API)", () => 
   const configFile = () => path.join(dir, "config.toml");
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const config = () => parse(fs.readFileSync(configFile(), "utf8")) as { runners: Record<string, any>[] };
-  const step = async (names: string[], tokens: Record<string, { token?: string; registrationToken?: string }>) => {
-    const mine = runners.runners.filter((r) => names.includes(r.name)).map((r) => ({ ...r, url: api.url }));
-    fs.writeFileSync(path.join(dir, "config.toml.tmpl"), renderRunnerConfig(runners, mine, api.url));
-    const script = renderScript({
-      description: "test",
-      host: "r1",
-      vars: {
-        TOKEN_DIR: path.join(dir, "tokens"),
-        SYSTEM_ID_FILE: path.join(dir, ".runner_system_id"),
-        TEMPLATE: path.join(dir, "config.toml.tmpl"),
-        CONFIG_FILE: configFile(),
-        RUNNER_NAMES: names,
-        RUNNER_URLS: names.map(() => api.url),
-        RUNNER_DESCRIPTIONS: names,
-        RUNNER_TAGS: names.map((n) => (n === "b" ? "legacy,shell" : "")),
-      },
-      bodies: ["components/runner/scripts/register.sh"],
-    });
-    assert.equal(shellcheck(script), "");
-    const r = await run("bash", ["-c", script], { stdin: tokenLines(JSON.stringify(tokens), names) });
-    for (const t of Object.values(tokens).flatMap((x) => [x.token, x.registrationToken])) {
-      if (t) assert.ok(!r.stdout.includes(t) && !r.stderr.includes(t), "no token in the output");
-    }
-    return r;
-  };
+  const step = (names: string[], tokens: Record<string, { token?: string; registrationToken?: string }>) =>
+    runRegisterStep({ dir, runners, names, url: api.url, tokens, tags: names.map((n) => (n === "b" ? "legacy,shell" : "")) });
   const ok = async (...a: Parameters<typeof step>) => {
     const r = await step(...a);
     assert.equal(r.code, 0, r.stderr);
