@@ -1,9 +1,10 @@
 // npm run db:failover -- --stack <name> --promote <host> [--fenced <old primary>]
 // Unplanned failover of the database (see failover.ts).
 import { stackHosts } from "../offline/connections";
-import { failover } from "./failover";
+import { failover, FENCING } from "./failover";
 
-const USAGE = "usage: npm run db:failover -- --stack <name> --promote <standby host> [--fenced <old primary host>]";
+const USAGE = `usage: npm run db:failover -- --stack <name> --promote <standby host> [--fenced <old primary host>]
+  --fenced: required while the old primary answers as a primary or does not answer at all; fenced means ${FENCING}`;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

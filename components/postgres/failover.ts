@@ -2,9 +2,10 @@
 // The primary is lost; the operator promotes its standby now and commits the role swap the
 // command prints; the next `pulumi up` converges the rest (GitLab re-pointed, the old primary
 // rejoined with pg_rewind once it is back, see switchover.ts).
-// It refuses while the configured primary still answers as a primary: promoting then makes two
-// primaries that both take writes. An operator who has fenced it (power, network, clients)
-// names it with --fenced. Promotion ends recovery at the last WAL the standby received; with
+// It refuses while the configured primary still answers as a primary, and while it does not
+// answer at all (a partition looks the same from here as a dead host): promoting then makes two
+// primaries that both take writes. An operator who has fenced it (FENCING below) names it with
+// --fenced. Promotion ends recovery at the last WAL the standby received; with
 // asynchronous replication, what the old primary committed after that is lost (PostgreSQL docs,
 // high-availability "Failover"; postgres.synchronous closes that gap).
 import { platform } from "../config/platforms";
@@ -47,6 +48,9 @@ export interface FailoverResult {
   readonly configChange: string;
 }
 
+/** What the operator must have done before naming the old primary with --fenced. */
+export const FENCING = "its GitLab stopped, and its PostgreSQL stopped or cut off from GitLab and the other database hosts, so that it cannot take a write";
+
 const targetOf = (h: HostConfig): HostTarget => ({ name: h.name, config: h, family: platform(h.os).family, connection: {} as never, sudo: false, dependsOn: [] });
 
 export async function failover(o: FailoverOptions): Promise<FailoverResult> {
@@ -72,9 +76,13 @@ export async function failover(o: FailoverOptions): Promise<FailoverResult> {
 
   const was = await probe(old);
   log(`${old.name} (configured primary): ${was.role}${was.lsn ? ` at ${was.lsn}` : ""}${was.detail ? ` (${was.detail})` : ""}`);
-  if (was.role === "primary" && o.fenced !== old.name) {
+  // Unreachable from here is not down: in a partition GitLab may still write to it, and pg_rewind
+  // discards those rows when it rejoins. Only the operator can know it is fenced.
+  if ((was.role === "primary" || was.role === "unreachable") && o.fenced !== old.name) {
     throw new Error(
-      `${old.name} still answers as a primary: promoting ${o.promote} now would make two primaries. For a planned move swap the roles in the config and run pulumi up (switchover); if ${old.name} is cut off from GitLab and cannot come back by itself, name it: --fenced ${old.name}`,
+      was.role === "primary"
+        ? `${old.name} still answers as a primary: promoting ${o.promote} now would make two primaries. For a planned move swap the roles in the config and run pulumi up (switchover); if ${old.name} is fenced (${FENCING}), name it: --fenced ${old.name}`
+        : `${old.name} does not answer (${was.detail ?? "unreachable"}), which does not mean it is down: if GitLab still reaches it, it keeps taking writes that are lost when it rejoins. Fence it first (${FENCING}), or stop the GitLab containers, then name it: --fenced ${old.name}`,
     );
   }
   const now = await probe(target);

@@ -286,7 +286,7 @@ describe("npm run db:failover on real PostgreSQL", { skip }, () => {
       secretKeys: new Set(),
     }).config;
 
-  it("refuses to promote a host that is not a standby, and while the old primary answers as a primary unless it is named fenced; then promotes and prints the role swap", async () => {
+  it("refuses to promote a host that is not a standby, and while the old primary answers as a primary or does not answer unless it is named fenced; then promotes and prints the role swap", async () => {
     const bed = new Bed();
     const a = await primary(bed, "pga");
     let b: Cluster | undefined;
@@ -312,8 +312,11 @@ describe("npm run db:failover on real PostgreSQL", { skip }, () => {
       // The primary's host is lost: unreachable over SSH.
       execFileSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", a.data, "-m", "immediate", "-w", "stop"]);
       down.add("pga");
+      // Unreachable is not down (a partition looks the same): refused until the operator fences it.
+      await assert.rejects(failover({ ...base, promote: "pgb" }), /pga does not answer \(pga: ssh: connect to host: No route to host\), which does not mean it is down.*Fence it first \(its GitLab stopped, and its PostgreSQL stopped or cut off.*--fenced pga/s);
+      assert.equal(b.sql("SELECT pg_is_in_recovery()"), "t", "nothing promoted while pga is only unreachable");
       const log: string[] = [];
-      const r = await failover({ ...base, promote: "pgb", log: (l) => log.push(l) });
+      const r = await failover({ ...base, promote: "pgb", fenced: "pga", log: (l) => log.push(l) });
       assert.equal(r.oldRole, "unreachable");
       assert.equal(r.promoted, true);
       assert.equal(b.sql("SELECT pg_is_in_recovery()"), "f");
@@ -322,7 +325,7 @@ describe("npm run db:failover on real PostgreSQL", { skip }, () => {
       assert.ok(log.some((l) => /pgb: promoted pgb to primary/.test(l)), log.join("\n"));
       assert.match(r.configChange, /pga does not answer: until it is back, take it out of hosts\[0\]/);
       // Run again: already primary, nothing promoted twice.
-      const again = await failover({ ...base, promote: "pgb" });
+      const again = await failover({ ...base, promote: "pgb", fenced: "pga" });
       assert.equal(again.promoted, false);
     } finally {
       bed.destroy([a, ...(b ? [b] : [])]);
