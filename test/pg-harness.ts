@@ -73,6 +73,18 @@ fi
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** The same, without blocking: the test can watch the servers while the step runs. */
+  stepAsync(bodies: readonly string[], vars: Record<string, ShellValue>, stdin?: string): Promise<StepResult> {
+    const script = renderScript({ description: "test step", host: String(vars.HOST_NAME ?? "test"), vars, bodies });
+    const p = spawn("bash", ["-c", script], { env: { ...process.env, PATH: `${this.bin}:${process.env.PATH}` } });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.stdin.end(stdin ?? "");
+    return new Promise((resolve) => p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  }
+
   destroy(clusters: readonly Cluster[]): void {
     for (const c of clusters) spawnSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", c.data, "-m", "immediate", "-w", "stop"], { stdio: "ignore" });
     if (!process.env.SW_KEEP) fs.rmSync(this.root, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseCheckpoint, parseSwitchover, SWITCHOVER_BODIES } from "../../components/postgres/switchover";
-import { SLOT_PREFIX } from "../../components/postgres/render";
+import { scramVerifier, SLOT_PREFIX } from "../../components/postgres/render";
 import { Bed, BIN, Cluster, HAVE_PG, primary, REPL_PASSWORD, standby, StepResult, waitFor, Writer } from "../pg-harness";
 import { execFileSync } from "node:child_process";
 import { validateConfig } from "../../components/config/load";
@@ -228,6 +228,52 @@ describe("unplanned failover and pg_rewind on real PostgreSQL", { skip }, () => 
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /neither data checksums nor wal_log_hints = on; set postgres\.rebuildStandbys\.pga/);
       assert.ok(!fs.existsSync(path.join(a.data, "standby.signal")));
+    } finally {
+      bed.destroy([a]);
+    }
+  });
+});
+
+/** The primary's objects step as primary.ts renders it, on a test cluster. */
+export const objectsStep = (bed: Bed, c: Cluster, slots: string[]) =>
+  bed.stepAsync(
+    ["components/postgres/scripts/objects.sh"],
+    { BINDIR: BIN, PG_PORT: c.port, HOST_NAME: c.name, DATABASE: "gitlabhq_production", GITLAB_USER: "gitlab", GITLAB_CREATEDB: false, REPLICATION_USER: "backup", EXTENSIONS: ["pg_trgm", "btree_gist"], SLOT_PREFIX, SLOTS: slots },
+    `${scramVerifier(REPL_PASSWORD, "backup")}\n${scramVerifier("gitlab-Secret-1", "gitlab")}\n`,
+  );
+
+describe("synchronous replication before any standby streams (real PostgreSQL)", { skip }, () => {
+  it("the objects step (roles, password, database, extensions, slots) finishes with synchronous_standby_names = '*' and no standby: no commit of the program waits on SyncRep", async () => {
+    const bed = new Bed();
+    // postgres.synchronous as renderPostgresConf writes it, on a primary nobody streams from yet.
+    const a = await primary(bed, "pga");
+    try {
+      a.sql("ALTER SYSTEM SET synchronous_standby_names = '*'");
+      a.sql("SELECT pg_reload_conf()");
+      await waitFor("synchronous_standby_names applied", () => a.sql("SHOW synchronous_standby_names") === "*");
+      const run = objectsStep(bed, a, [`${SLOT_PREFIX}pgb`]);
+      let done: StepResult | undefined;
+      void run.then((r) => (done = r));
+      const t0 = Date.now();
+      let waited = false;
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 100));
+        // A commit waiting for a standby that is not there: the old deadlock. End it so the test ends.
+        if (Date.now() - t0 > 3000 && a.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'") !== "0") {
+          waited = true;
+          a.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+        }
+      }
+      assert.equal(waited, false, "a commit of the objects step waited on SyncRep (synchronous replication without a standby)");
+      ok(done, "objects");
+      assert.ok(changed(done).some((l) => /created role gitlab/.test(l)), done.stdout);
+      assert.equal(a.sql("SELECT count(*) FROM pg_database WHERE datname = 'gitlabhq_production'"), "1");
+      // GitLab's own commits still wait for a standby: the setting applies to the program's sessions only.
+      assert.equal(a.sql("SHOW synchronous_commit"), "on");
+      // Second run (a password change takes the same path): changes nothing, waits for nothing.
+      const again = await objectsStep(bed, a, [`${SLOT_PREFIX}pgb`]);
+      ok(again, "objects again");
+      assert.deepEqual(changed(again), []);
     } finally {
       bed.destroy([a]);
     }
