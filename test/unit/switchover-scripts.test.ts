@@ -25,7 +25,7 @@ function switchover(bed: Bed, from: Cluster, to: Cluster, onStopped: () => void)
   ok(plan, "check");
   const p = parseSwitchover(plan.stdout);
   const fromName = p?.from ?? "";
-  const stop = bed.step(SWITCHOVER_BODIES.stop, from.vars(common), `${fromName}\n`);
+  const stop = bed.step(SWITCHOVER_BODIES.stop, from.vars(common), `${fromName}\n${p?.resuming ? "resuming" : ""}\n`);
   ok(stop, "stop");
   onStopped();
   const promote = bed.step(SWITCHOVER_BODIES.promote, to.vars(common), `${fromName}\n${parseCheckpoint([stop.stdout])}\n`);
@@ -71,7 +71,7 @@ describe("planned switchover on real PostgreSQL", { skip }, () => {
       const { plan, steps } = switchover(bed, from, to, () => undefined);
       writer.repoint(to.port);
       const stepsMs = Date.now() - t0;
-      assert.deepEqual(parseSwitchover(plan.stdout), { from: from.name, to: to.name });
+      assert.deepEqual(parseSwitchover(plan.stdout), { from: from.name, to: to.name, resuming: false });
       // pg_rewind decides: after a clean stop the old timeline usually is a prefix of the new one
       // ("no rewind required"); a once-promoted server may carry a minRecoveryPoint that makes it
       // copy the changed blocks anyway, which is as safe and still no full copy.
@@ -154,6 +154,74 @@ describe("planned switchover on real PostgreSQL", { skip }, () => {
     } finally {
       b.ctl("start");
     }
+  });
+});
+
+describe("switchover to a standby that does not stream (real PostgreSQL)", { skip }, () => {
+  const bed = HAVE_PG ? new Bed() : (undefined as unknown as Bed);
+  let a: Cluster, b: Cluster;
+  const common = () => ({ NEW_PRIMARY: "pgb", DB_PEERS: [`pga=127.0.0.1:${a.port}`, `pgb=127.0.0.1:${b.port}`], MAX_LAG_BYTES: 16 * 1024 * 1024, WAIT_SECONDS: 20 });
+  const marker = () => path.join(bed.root, ".pgb.gitlab-ha-switchover");
+  /** Points pgb's WAL receiver at a port nobody listens on: a standby that lost its primary. */
+  let conninfo = "";
+  const cutOff = (on: boolean) => {
+    if (on) conninfo = b.sql("SHOW primary_conninfo");
+    b.sql(`ALTER SYSTEM SET primary_conninfo = '${on ? "host=127.0.0.1 port=1 user=backup" : conninfo.replace(/'/g, "''")}'`);
+    b.sql("SELECT pg_reload_conf()");
+  };
+  before(async () => {
+    a = await primary(bed, "pga");
+    b = await standby(bed, "pgb", a);
+    await waitFor("pgb streaming", () => streamsFrom(b, a));
+  });
+  after(() => bed.destroy([a, b].filter(Boolean)));
+
+  it("refuses before anything stops when the target does not stream (no switchover under way): the old primary keeps running", async () => {
+    cutOff(true);
+    try {
+      await waitFor("pgb not streaming", () => b.sql("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") === "0");
+      const r = bed.step(SWITCHOVER_BODIES.check, b.vars(common()));
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.equal(parseSwitchover(r.stdout), undefined);
+      assert.match(r.stderr, /pgb does not stream from its primary .*would stop production and then fail, so nothing was touched.*postgres\.rebuildStandbys\.pgb/);
+      assert.ok(!fs.existsSync(marker()));
+      assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f", "pga still the running primary");
+      // A marker left from a switchover that never stopped pga: the check resumes, but the stop
+      // step refuses to stop a primary the target cannot follow.
+      fs.writeFileSync(marker(), "pga\n");
+      const resumed = bed.step(SWITCHOVER_BODIES.check, b.vars(common()));
+      ok(resumed, "check with a marker");
+      assert.deepEqual(parseSwitchover(resumed.stdout), { from: "pga", to: "pgb", resuming: true });
+      const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars(common()), "pga\nresuming\n");
+      assert.notEqual(stop.code, 0);
+      assert.match(stop.stderr, /refusing to stop pga, which still runs as the primary/);
+      assert.equal(a.sql("SELECT pg_is_in_recovery()"), "f", "pga not stopped");
+      fs.rmSync(marker());
+    } finally {
+      cutOff(false);
+    }
+    await waitFor("pgb streaming again", () => streamsFrom(b, a) && b.sql("SELECT latest_end_lsn IS NOT NULL FROM pg_stat_wal_receiver") === "t");
+  });
+
+  it("resumes a switchover interrupted after the old primary stopped, from its marker, and removes the marker once promoted", () => {
+    const check = bed.step(SWITCHOVER_BODIES.check, b.vars(common()));
+    ok(check, "check");
+    assert.deepEqual(parseSwitchover(check.stdout), { from: "pga", to: "pgb", resuming: false });
+    assert.equal(fs.readFileSync(marker(), "utf8"), "pga\n", "marker written when the switchover starts");
+    ok(bed.step(SWITCHOVER_BODIES.stop, a.vars(common()), "pga\n\n"), "stop");
+    // Interrupted here (the promotion step never ran). The next converge:
+    const again = bed.step(SWITCHOVER_BODIES.check, b.vars(common()));
+    ok(again, "check again");
+    assert.deepEqual(parseSwitchover(again.stdout), { from: "pga", to: "pgb", resuming: true });
+    const stop = bed.step(SWITCHOVER_BODIES.stop, a.vars(common()), "pga\nresuming\n");
+    ok(stop, "stop again");
+    const promote = bed.step(SWITCHOVER_BODIES.promote, b.vars(common()), `pga\n${parseCheckpoint([stop.stdout])}\n`);
+    ok(promote, "promote");
+    assert.equal(b.sql("SELECT pg_is_in_recovery()"), "f");
+    assert.ok(!fs.existsSync(marker()), "marker removed once promoted");
+    const done = bed.step(SWITCHOVER_BODIES.check, b.vars(common()));
+    ok(done, "check after");
+    assert.equal(parseSwitchover(done.stdout), undefined);
   });
 });
 

@@ -14,6 +14,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p

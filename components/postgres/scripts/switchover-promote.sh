@@ -6,7 +6,10 @@ IFS= read -r FROM || true
 IFS= read -r CHECKPOINT || true
 sw_has_cluster || exit 0
 sw_running || exit 0
-sw_in_recovery || exit 0
+if ! sw_in_recovery; then
+  rm -f "$(sw_marker)" # promoted (by this step earlier, or by db:failover): the switchover is done
+  exit 0
+fi
 [[ "$CHECKPOINT" =~ ^[0-9A-F]{1,8}/[0-9A-F]{1,8}$ ]] ||
   die "$HOST_NAME is still a standby and ${FROM:-the old primary} was not stopped cleanly by this converge (no shutdown checkpoint): refusing to promote; for an unplanned failover use npm run db:failover"
 # pg_last_wal_replay_lsn() is the end of the last replayed record, so it passes the checkpoint's
@@ -25,4 +28,5 @@ done
 # A rewind of the old primary reads this server's timeline from its control file, which a promotion
 # updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
 sw_psql "CHECKPOINT" >/dev/null
+rm -f "$(sw_marker)"
 changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"
