@@ -37,14 +37,26 @@ export class Bed {
 # stand-in systemctl: <unit>.pg files name a test cluster; other units are state files.
 set -euo pipefail
 cmd=$1; shift
-if [ "\${1:-}" = --quiet ]; then shift; fi
+noblock=""
+while [[ "\${1:-}" == --* ]]; do [ "$1" != --no-block ] || noblock=yes; shift; done
 unit=$1 f=${this.units}/$1
 echo "$cmd $unit" >>${this.units}/calls
 if [ -f "$f.pg" ]; then
+  NOTIFY=""
   . "$f.pg"
   case $cmd in
-    start) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -w -t 60 start >/dev/null ;;
-    stop) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -m fast -w -t 60 stop >/dev/null ;;
+    start)
+      if [ -n "$noblock" ]; then
+        # --no-block: queue the start and return (systemctl(1)).
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -W start >/dev/null
+      elif [ -n "$NOTIFY" ]; then
+        # PGDG's EL unit: Type=notify without a start timeout, waits until the server is ready.
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -W start >/dev/null
+        until runuser -u postgres -- ${BIN}/pg_isready -q -p "$PORT"; do sleep 0.5; done
+      else
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -w -t 60 start >/dev/null
+      fi ;;
+    stop) if runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null; then runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -m fast -w -t 60 stop >/dev/null; fi ;;
     is-active) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null ;;
     *) exit 3 ;;
   esac
@@ -119,8 +131,9 @@ export class Cluster {
   ctl(...args: string[]): void {
     asPostgres(`${BIN}/pg_ctl`, ["-D", this.data, "-l", `${this.data}.log`, "-o", `-p ${this.port}`, "-w", "-t", "60", ...args]);
   }
-  register(): void {
-    fs.writeFileSync(path.join(this.bed.units, `${this.service}.pg`), `DATA=${this.data}\nPORT=${this.port}\n`);
+  /** notify: its unit's start waits until the server accepts connections, without a timeout (PGDG on EL). */
+  register(o: { notify?: boolean } = {}): void {
+    fs.writeFileSync(path.join(this.bed.units, `${this.service}.pg`), `DATA=${this.data}\nPORT=${this.port}\n${o.notify ? "NOTIFY=yes\n" : ""}`);
   }
   /** Variables of the switchover steps for this host. */
   vars(extra: Record<string, ShellValue> = {}): Record<string, ShellValue> {

@@ -12,6 +12,7 @@ import { platform } from "../config/platforms";
 import type { HostConfig, StackConfig } from "../config/schema";
 import type { HostScript } from "../host/script";
 import type { HostTarget } from "../host/target";
+import { slotName } from "./render";
 import { serverVars } from "./server";
 import { SWITCHOVER_BODIES } from "./switchover";
 
@@ -89,7 +90,9 @@ export async function failover(o: FailoverOptions): Promise<FailoverResult> {
   log(`${target.name}: ${now.role}${now.lsn ? ` at ${now.lsn}` : ""}${now.detail ? ` (${now.detail})` : ""}`);
   let promoted = false;
   if (now.role === "standby") {
-    const out = await o.run(target.name, { description: `failover: promote ${target.name}`, vars: vars(target), bodies: SWITCHOVER_BODIES.failoverPromote });
+    // Slots for the old primary and every other standby, WAL reserved at the promotion (failover-promote.sh).
+    const slots = hosts.filter((h) => h.name !== target.name && (h.roles.includes("postgres-primary") || h.roles.includes("postgres-standby"))).map((h) => slotName(h.name));
+    const out = await o.run(target.name, { description: `failover: promote ${target.name}`, vars: { ...vars(target), SLOTS: slots }, bodies: SWITCHOVER_BODIES.failoverPromote });
     for (const l of out.split("\n").filter((x) => x.startsWith("gitlab-ha: changed: "))) log(`${target.name}: ${l.slice(20)}`);
     promoted = true;
   } else if (now.role !== "primary") {

@@ -154,7 +154,7 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
         host: args.primary,
         script: {
           description: `switchover: promote ${args.primary.name} once it has replayed the old primary's last WAL (name and checkpoint on stdin)`,
-          vars: { ...vars(args.primary), WAIT_SECONDS: pg.switchover.waitSeconds },
+          vars: { ...vars(args.primary), WAIT_SECONDS: pg.switchover.waitSeconds, SLOTS: args.standbys.map((s) => slotName(s.name)) },
           bodies: SWITCHOVER_BODIES.promote,
         },
         stdin: pulumi.all([from, checkpoint]).apply(([f, cp]) => `${f}\n${cp}\n`),
@@ -207,6 +207,7 @@ export function rejoinStep(
           SLOT: slotName(a.standby.name),
           SLOT_PREFIX,
           REBUILD_TOKEN: pg.rebuildStandbys[a.standby.name] ?? "",
+          WAIT_SECONDS: pg.switchover.waitSeconds,
         },
         bodies: SWITCHOVER_BODIES.rejoin,
       },

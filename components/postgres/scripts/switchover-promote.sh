@@ -24,6 +24,7 @@ done
   die "$HOST_NAME did not replay $FROM's shutdown checkpoint $CHECKPOINT within $WAIT_SECONDS s (replayed up to $(sw_psql 'SELECT pg_last_wal_replay_lsn()')): not promoted; $FROM is stopped, start it again to undo"
 # pg_promote(wait, wait_seconds) returns true once promotion has completed
 # (PostgreSQL docs, functions-admin: "pg_promote").
+sw_ensure_slots
 [ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
 # A rewind of the old primary reads this server's timeline from its control file, which a promotion
 # updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
