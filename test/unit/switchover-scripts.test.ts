@@ -161,6 +161,105 @@ describe("planned switchover on real PostgreSQL", { skip }, () => {
   });
 });
 
+describe("switchover with two standbys on real PostgreSQL", { skip }, () => {
+  it("re-points the other standby to the new primary on its own slot there: it streams from it and receives its writes", async () => {
+    const bed = new Bed();
+    const a = await primary(bed, "pga");
+    const clusters = [a];
+    try {
+      const b = await standby(bed, "pgb", a);
+      const c = await standby(bed, "pgc", a);
+      clusters.push(b, c);
+      await waitFor("pgb and pgc streaming", () => streamsFrom(b, a) && streamsFrom(c, a));
+      a.sql("INSERT INTO t (id) VALUES (1)");
+      const { steps } = switchover(bed, a, b, () => undefined, [c]);
+      assert.ok(changed(steps[4]!).some((l) => /re-pointed the standby pgc from 127\.0\.0\.1:\d+ to pgb on slot gitlab_ha_pgc/.test(l)), steps[4]!.stdout);
+      await waitFor("pgc streaming from pgb", () => streamsFrom(c, b), 30);
+      await waitFor("pga streaming from pgb", () => streamsFrom(a, b), 30);
+      b.sql("INSERT INTO t (id) VALUES (2)");
+      await waitFor("pgc has pgb's row", () => c.sql("SELECT count(*) FROM t WHERE id = 2") === "1");
+      assert.equal(b.sql(`SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots`), "gitlab_ha_pga,gitlab_ha_pgc");
+      // Second converge: nothing to re-point.
+      const again = bed.step(SWITCHOVER_BODIES.rejoin, c.vars(rejoinVars(c, b)), `${REPL_PASSWORD}\n`);
+      ok(again, "rejoin again");
+      assert.deepEqual(changed(again), []);
+    } finally {
+      bed.destroy(clusters);
+    }
+  });
+});
+
+/** Fills the primary's WAL and checkpoints until segments before `lsn` are removed (no slot keeps them). */
+function churnWal(c: Cluster, rounds = 6): void {
+  for (let i = 0; i < rounds; i++) c.sql("CREATE TABLE IF NOT EXISTS churn (x text); INSERT INTO churn SELECT repeat(md5(g::text), 20) FROM generate_series(1, 20000) g; SELECT pg_switch_wal(); CHECKPOINT;");
+}
+const oldestSegment = (c: Cluster) => c.sql("SELECT min(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'");
+
+describe("rejoin after an unplanned failover once the new primary recycled WAL (real PostgreSQL)", { skip }, () => {
+  /** pga primary, pgb standby; pga writes a row pgb never gets, dies; pgb is promoted by db:failover's step. */
+  async function failedOver(bed: Bed, o: { notify?: boolean } = {}) {
+    // Small WAL limits so that a few checkpoints remove old segments.
+    const a = await primary(bed, "pga", { conf: "min_wal_size = '32MB'\nmax_wal_size = '64MB'\nwal_keep_size = 0\n" });
+    const b = await standby(bed, "pgb", a);
+    if (o.notify) a.register({ notify: true });
+    await waitFor("pgb streaming", () => streamsFrom(b, a));
+    b.ctl("stop");
+    a.sql("INSERT INTO t (id) VALUES (7)"); // committed on pga only: the histories diverge
+    execFileSync("runuser", ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", a.data, "-m", "immediate", "-w", "stop"]);
+    b.ctl("start");
+    const promote = bed.step(SWITCHOVER_BODIES.failoverPromote, b.vars({ WAIT_SECONDS: 60, SLOTS: [`${SLOT_PREFIX}pga`] }));
+    ok(promote, "failover promote");
+    ok(bed.step(SWITCHOVER_BODIES.rewindRole, b.vars({ REPLICATION_USER: "backup" })), "grants");
+    return { a, b };
+  }
+
+  it("the old primary's slot, made at the promotion with its WAL reserved, keeps what it needs: after the WAL churns it rejoins and streams", async () => {
+    const bed = new Bed();
+    let cs: Cluster[] = [];
+    try {
+      const { a, b } = await failedOver(bed);
+      cs = [a, b];
+      const before = oldestSegment(b);
+      churnWal(b);
+      b.sql("INSERT INTO t (id) VALUES (-1)");
+      const rejoin = bed.step(SWITCHOVER_BODIES.rejoin, a.vars(rejoinVars(a, b)), `${REPL_PASSWORD}\n`);
+      ok(rejoin, "rejoin");
+      assert.match(rejoin.stdout, /rejoined pga as a standby of pgb on slot gitlab_ha_pga \(rewound with pg_rewind\)/);
+      await waitFor("pga streaming from pgb", () => streamsFrom(a, b), 30);
+      await waitFor("pga has pgb's row", () => a.sql("SELECT count(*) FROM t WHERE id = -1") === "1");
+      assert.equal(a.sql("SELECT count(*) FROM t WHERE id = 7"), "0", "pg_rewind discarded the row pgb never had");
+      assert.equal(oldestSegment(b), before, "the slot kept the WAL from before the promotion");
+    } finally {
+      bed.destroy(cs);
+    }
+  });
+
+  it("without that WAL it stops within postgres.switchover.waitSeconds, even with a unit whose start waits for ever (PGDG on EL), and says: behind the new primary's WAL, rebuild", async () => {
+    const bed = new Bed();
+    let cs: Cluster[] = [];
+    try {
+      const { a, b } = await failedOver(bed, { notify: true });
+      cs = [a, b];
+      // The slot is gone (dropped, or invalidated by max_slot_wal_keep_size): nothing keeps the WAL.
+      b.sql(`SELECT pg_drop_replication_slot('${SLOT_PREFIX}pga')`);
+      const before = oldestSegment(b);
+      churnWal(b);
+      assert.ok(oldestSegment(b) > before, "the WAL pga needs is gone");
+      b.sql(`SELECT pg_create_physical_replication_slot('${SLOT_PREFIX}pga', true)`); // as the objects step does
+      const t0 = Date.now();
+      const run = bed.stepAsync(SWITCHOVER_BODIES.rejoin, a.vars({ ...rejoinVars(a, b), WAIT_SECONDS: 8 }), `${REPL_PASSWORD}\n`);
+      const r = await Promise.race([run, new Promise<undefined>((res) => setTimeout(() => res(undefined), 60_000))]);
+      assert.ok(r, "the rejoin step did not end within 60 s (a start that waits for ever)");
+      assert.ok(Date.now() - t0 < 45_000, `bounded: ${Date.now() - t0} ms`);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, /pga did not become ready within 8 s after the rejoin \(stopped again\): its recovery starts at [0-9A-F]+\/[0-9A-F]+ and it is behind the new primary's WAL: .*set postgres\.rebuildStandbys\.pga to a new token/);
+      assert.doesNotMatch(r.stderr, /two primaries/);
+    } finally {
+      bed.destroy(cs);
+    }
+  });
+});
+
 describe("switchover to a standby that does not stream (real PostgreSQL)", { skip }, () => {
   const bed = HAVE_PG ? new Bed() : (undefined as unknown as Bed);
   let a: Cluster, b: Cluster;

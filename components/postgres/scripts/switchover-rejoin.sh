@@ -66,8 +66,20 @@ printf "primary_conninfo = '%s'\nprimary_slot_name = '%s'\n" "$(conninfo_line)" 
 runuser -u postgres -- touch "$DATA_DIR/standby.signal"
 
 behind="it is behind the new primary's WAL: $NEW_PRIMARY no longer has the WAL it needs to follow; rebuild it with a base backup: set postgres.rebuildStandbys.$HOST_NAME to a new token"
-# --no-block: PGDG's EL unit (Type=notify, no start timeout) would wait forever for a standby that
-# never becomes consistent because the WAL it needs is gone; the wait is bounded here instead.
+# Whether $NEW_PRIMARY still has the WAL from LSN $1 on: the oldest segment in its pg_wal (pg_ls_dir,
+# granted by the rewind-role step) against the segment of $1, and this host's slot there.
+source_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" -c "$1"; }
+lacks_wal_from() {
+  local seg_size oldest slot_status hi lo
+  seg_size=$(source_q "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")
+  oldest=$(source_q "SELECT coalesce(min(substr(f, 9)), '') FROM pg_ls_dir('pg_wal', false, false) f WHERE f ~ '^[0-9A-F]{24}\$'")
+  slot_status=$(source_q "SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$SLOT'), 'missing')")
+  IFS=/ read -r hi lo <<<"$1"
+  [ "$slot_status" != lost ] || return 0
+  [ -n "$oldest" ] && [ $(((16#$hi * 4294967296 + 16#$lo) / seg_size)) -lt $((16#${oldest:0:8} * (4294967296 / seg_size) + 16#${oldest:8:8})) ]
+}
+# --no-block: PGDG's EL unit (Type=notify, no start timeout) would wait for ever for a standby
+# that never becomes consistent because the WAL it needs is gone; the wait is bounded here instead.
 systemctl start --no-block "$SERVICE"
 ready=""
 for _ in $(seq 1 $((WAIT_SECONDS * 2))); do
@@ -76,19 +88,14 @@ for _ in $(seq 1 $((WAIT_SECONDS * 2))); do
 done
 if [ -z "$ready" ]; then
   systemctl stop "$SERVICE" || true # cancels the start job, so nothing keeps trying
-  die "$HOST_NAME did not accept connections within $WAIT_SECONDS s after the rejoin (stopped again). If its log says 'requested WAL segment ... has already been removed', $behind"
+  # Recovery starts at the checkpoint's redo location (pg_rewind writes the last common one).
+  redo=$(sw_control "Latest checkpoint's REDO location")
+  if lacks_wal_from "$redo"; then die "$HOST_NAME did not become ready within $WAIT_SECONDS s after the rejoin (stopped again): its recovery starts at $redo and $behind"; fi
+  die "$HOST_NAME did not accept connections within $WAIT_SECONDS s after the rejoin (stopped again); see its server log"
 fi
-# Not streaming yet is normal (~postgres/.pgpass may still name the old primary until the standby's
-# own steps); WAL the new primary has already removed is not: compare this server's replay position
-# with the oldest WAL segment $NEW_PRIMARY still has (pg_ls_dir, granted by the rewind-role step).
-source_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" -c "$1"; }
-seg_size=$(source_q "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")
-oldest=$(source_q "SELECT coalesce(min(substr(f, 9)), '') FROM pg_ls_dir('pg_wal', false, false) f WHERE f ~ '^[0-9A-F]{24}\$'")
-slot_status=$(source_q "SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$SLOT'), 'missing')")
-IFS=/ read -r hi lo <<<"$(sw_psql "SELECT pg_last_wal_replay_lsn()")"
-need=$(((16#$hi * 4294967296 + 16#$lo) / seg_size))
-if [ -n "$oldest" ] && [ "$need" -lt $((16#${oldest:0:8} * (4294967296 / seg_size) + 16#${oldest:8:8})) ] || [ "$slot_status" = lost ]; then
-  die "$HOST_NAME rejoined $NEW_PRIMARY but cannot stream (replayed up to $(sw_psql "SELECT pg_last_wal_replay_lsn()"), oldest WAL on $NEW_PRIMARY: segment $oldest, slot $SLOT: $slot_status): $behind"
-fi
+# Not streaming yet is normal (~postgres/.pgpass may name the old primary until the standby's own
+# steps run); WAL the new primary has already removed is not.
+replayed=$(sw_psql "SELECT pg_last_wal_replay_lsn()")
+if lacks_wal_from "$replayed"; then die "$HOST_NAME rejoined $NEW_PRIMARY but cannot stream from $replayed: $behind"; fi
 changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
 drop_stale_slots
