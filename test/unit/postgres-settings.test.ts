@@ -159,6 +159,30 @@ describe("PostgreSQL version bound by the pg_dump GitLab bundles", () => {
     assert.deepEqual(versionIssues("17.11.7", 15, ["pg_trgm", "btree_gist", "plpgsql"]), [], "17.11 links 16 by default");
   });
 
+  it("requires PostgreSQL 15 for a standby on Debian/Ubuntu (pg_rewind --config-file in the rejoin), naming postgres.version", () => {
+    const dr = (os: string, version: number, standby = true) =>
+      crossKeyIssues(
+        {
+          ...base,
+          hosts: [
+            { name: "db", address: "10.0.0.1", os, roles: ["postgres-primary"] },
+            ...(standby ? [{ name: "db2", address: "10.0.0.3", os, roles: ["postgres-standby"] }] : []),
+            { name: "gl", address: "10.0.0.2", roles: ["gitlab"] },
+          ],
+          gitlab: { ...base.gitlab, version: "17.11.7" },
+          postgres: { version, extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] },
+        },
+        new Set(),
+      ).filter((i) => i.path === "postgres.version" && /pg_rewind/.test(i.message));
+    const [issue, ...more] = dr("ubuntu-22.04", 14);
+    assert.deepEqual(more, []);
+    assert.match(issue!.message, /PostgreSQL 14 with a standby on db, db2 \(Debian\/Ubuntu\): .*pg_rewind --config-file, which PostgreSQL 15 added; use 15 or newer \(postgres\.packageSource pgdg/);
+    assert.equal(dr("debian-11", 13).length, 1);
+    assert.deepEqual(dr("ubuntu-22.04", 16), []);
+    assert.deepEqual(dr("ubuntu-22.04", 14, false), [], "no standby: nothing to rejoin");
+    assert.deepEqual(dr("el9", 14), [], "EL keeps postgresql.conf in the data directory: no --config-file");
+  });
+
   it("reads patch rows per minor, as the upstream table lists them", () => {
     assert.equal(bundledPostgresFor("16.6.3")!.fallback, 13);
     assert.equal(bundledPostgresFor("16.6.7")!.fallback, 14);
