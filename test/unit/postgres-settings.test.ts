@@ -15,9 +15,10 @@ import { bundledPostgresFor } from "../../components/postgres/gitlab-pg-clients"
 import { deriveLabValues } from "../../components/lab/slots";
 import { requiredConnections } from "../../components/postgres/sizing";
 import { readStackFile } from "../../components/offline/stack-file";
-import { byName, evaluateStack, ROOT, rubySettings } from "../helpers";
+import { byName, evaluateStack, requireTool, ROOT, rubySettings } from "../helpers";
+import { BIN, HAVE_PG } from "../pg-harness";
 
-const BIN = "/usr/lib/postgresql/15/bin";
+const skip = requireTool("PostgreSQL 15", HAVE_PG, "PostgreSQL 15 binaries under /usr/lib/postgresql/15/bin, run as root");
 type Evaluation = Awaited<ReturnType<typeof evaluateStack>>;
 const confOf = (e: Evaluation, host: string) => String(byName(e, `postgres-${host}-conf`).display.content);
 const settingsOf = (conf: string) =>
@@ -105,7 +106,7 @@ describe("PostgreSQL sized for GitLab", () => {
     assert.equal(s.get("max_slot_wal_keep_size"), "'16GB'");
   });
 
-  describe("read by PostgreSQL 15", () => {
+  describe("read by PostgreSQL 15", { skip }, () => {
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-pgconf-"));
@@ -204,7 +205,7 @@ describe("PostgreSQL version bound by the pg_dump GitLab bundles", () => {
  * A primary and a standby on Unix sockets in a temporary directory, driven by the program's own
  * scripts; systemctl is a stand-in that runs pg_ctl on the standby's data directory.
  */
-describe("standby rebuild and streaming proof against real servers", { timeout: 180_000 }, () => {
+describe("standby rebuild and streaming proof against real servers", { timeout: 180_000, skip }, () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const p = () => ({ data: path.join(dir, "p"), sock: path.join(dir, "psock") });
