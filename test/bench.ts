@@ -10,9 +10,12 @@ import * as path from "node:path";
 import { findEngine } from "../components/offline/engine";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
+import { HAVE_PG } from "./pg-harness";
+import { plannedSwitchover, unplannedFailover } from "./pg-scenarios";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 3);
+const DB_RUNS = Number(process.env.BENCH_DB_RUNS ?? 3);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -65,8 +68,39 @@ function engineRows(rows: [string, string, string][]): void {
   if (engine.kind === "none") rows.push(["lab pulumi up / no-op up / prod preview", "not measurable", engine.reason.slice(0, 60) + "..."]);
 }
 
+/**
+ * Database DR (issue 17): the write-unavailability window of a planned switchover and the rows
+ * lost in each failover case, on throw-away PostgreSQL 15 clusters (loopback, fsync off).
+ * Targets: 0 rows lost where the README promises it (planned switchover, synchronous failover).
+ */
+async function databaseRows(rows: [string, string, string][]): Promise<void> {
+  if (!HAVE_PG) {
+    rows.push(["database DR figures", "not measurable", "needs PostgreSQL 15 and root"]);
+    return;
+  }
+  const range = (xs: number[]) => `${Math.min(...xs)}-${Math.max(...xs)}`;
+  const planned = [];
+  for (let i = 0; i < DB_RUNS; i++) planned.push(await plannedSwitchover());
+  rows.push(["planned switchover: write-unavailability (database steps)", `${median(planned.map((p) => p.windowMs!))} ms`, `range ${range(planned.map((p) => p.windowMs!))} ms`]);
+  rows.push(["planned switchover: committed rows lost", `${median(planned.map((p) => p.lost))} of ${median(planned.map((p) => p.committed))}`, "0"]);
+  for (const sync of [false, true]) {
+    const runs = [];
+    for (let i = 0; i < DB_RUNS; i++) runs.push(await unplannedFailover(sync));
+    rows.push([
+      `unplanned failover (${sync ? "synchronous" : "asynchronous"}): committed rows lost`,
+      `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`,
+      sync ? "0" : `range ${range(runs.map((r) => r.lost))}`,
+    ]);
+  }
+}
+
 async function main(): Promise<void> {
   const rows: [string, string, string][] = [];
+  // BENCH_ONLY=database: only the database DR figures (seconds, no engine, render or lab).
+  if (process.env.BENCH_ONLY === "database") {
+    await databaseRows(rows);
+    return print(rows, `${DB_RUNS} database runs`);
+  }
   if (process.env.BENCH_SKIP_ENGINE !== "1") engineRows(rows);
   for (const stack of ["prod", "lab"]) {
     const runs = Array.from({ length: RUNS }, () => renderOnce(stack));
@@ -99,12 +133,17 @@ async function main(): Promise<void> {
     rows.push(["lab: converge, every command re-run", `${median(forced).toFixed(1)} s`, ""]);
   }
 
+  if (process.env.BENCH_SKIP_DB !== "1") await databaseRows(rows);
+  print(rows, `${RUNS} render runs, ${LAB_RUNS} lab runs, ${DB_RUNS} database runs`);
+}
+
+function print(rows: [string, string, string][], runs: string): void {
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ["figure", "median", "target"][i]!.length));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
   console.log(line(["figure", "median", "target"]));
   console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
-  console.log(`(${RUNS} render runs, ${LAB_RUNS} lab runs)`);
+  console.log(`(${runs})`);
 }
 
 main().catch((e: unknown) => {
