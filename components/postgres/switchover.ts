@@ -31,12 +31,12 @@ const SERVER_LIB = `${S}/server-lib.sh`;
 export const SWITCHOVER_BODIES = {
   check: [SWITCHOVER_LIB, `${S}/switchover-check.sh`],
   stop: [SWITCHOVER_LIB, `${S}/switchover-stop.sh`],
-  promote: [SWITCHOVER_LIB, `${S}/switchover-promote.sh`],
+  promote: [SWITCHOVER_LIB, `${S}/switchover-slots.sh`, `${S}/switchover-promote.sh`],
   rewindRole: [SWITCHOVER_LIB, `${S}/switchover-rewind-role.sh`],
   rejoin: [SERVER_LIB, SWITCHOVER_LIB, `${S}/switchover-rejoin.sh`],
   gitlab: [`${S}/switchover-gitlab.sh`],
   probe: [SWITCHOVER_LIB, `${S}/failover-probe.sh`],
-  failoverPromote: [SWITCHOVER_LIB, `${S}/failover-promote.sh`],
+  failoverPromote: [SWITCHOVER_LIB, `${S}/switchover-slots.sh`, `${S}/failover-promote.sh`],
 } as const;
 
 /**

@@ -265,7 +265,7 @@ describe("rejoin after an unplanned failover once the new primary recycled WAL (
 describe("switchover to a standby that does not stream (real PostgreSQL)", { skip }, () => {
   const bed = HAVE_PG ? new Bed() : (undefined as unknown as Bed);
   let a: Cluster, b: Cluster;
-  const common = () => ({ NEW_PRIMARY: "pgb", DB_PEERS: [`pga=127.0.0.1:${a.port}`, `pgb=127.0.0.1:${b.port}`], MAX_LAG_BYTES: 16 * 1024 * 1024, WAIT_SECONDS: 20 });
+  const common = () => ({ NEW_PRIMARY: "pgb", DB_PEERS: [`pga=127.0.0.1:${a.port}`, `pgb=127.0.0.1:${b.port}`], MAX_LAG_BYTES: 16 * 1024 * 1024, WAIT_SECONDS: 20, SLOTS: [`${SLOT_PREFIX}pga`] });
   const marker = () => path.join(bed.root, ".pgb.gitlab-ha-switchover");
   /** Points pgb's WAL receiver at a port nobody listens on: a standby that lost its primary. */
   let conninfo = "";

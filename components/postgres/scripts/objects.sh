@@ -58,7 +58,7 @@ done
 existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
 for slot in "${SLOTS[@]}"; do
   if ! grep -qx "$slot" <<<"$existing"; then
-    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-lib.sh).
+    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-slots.sh).
     q postgres "SELECT pg_create_physical_replication_slot('$slot', true);" >/dev/null
     changed "created replication slot $slot"
   fi

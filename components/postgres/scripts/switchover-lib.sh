@@ -17,20 +17,6 @@ sw_rebuild_pending() {
 # Written on the new primary by the check step when it starts a switchover (the next steps stop
 # production), removed by the promotion step: an interrupted switchover is known, not inferred.
 sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
-# Physical slots for every other database host ($SLOTS), with WAL reserved from the start: for a
-# physical slot that is the redo pointer of the last checkpoint, on a standby its last restartpoint
-# (postgres src/backend/replication/slot.c, ReplicationSlotReserveWal). Taken just before
-# pg_promote, that is before the fork and before any WAL the others may need to follow, and kept
-# however long until they are back (up to max_slot_wal_keep_size). A standby may hold physical
-# slots; they stay through promotion.
-sw_ensure_slots() {
-  local slot
-  for slot in ${SLOTS[@]+"${SLOTS[@]}"}; do
-    [ -z "$(sw_psql "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || continue
-    sw_psql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
-    changed "created replication slot $slot on $HOST_NAME with its WAL reserved"
-  done
-}
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p

@@ -20,7 +20,6 @@ MAX_LAG_BYTES=16777216
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
 # else on stdout, so a converge that changes nothing prints nothing.
 cd /  # steps run tools as other users (runuser), who may not enter the SSH user's home
-changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
@@ -41,20 +40,6 @@ sw_rebuild_pending() {
 # Written on the new primary by the check step when it starts a switchover (the next steps stop
 # production), removed by the promotion step: an interrupted switchover is known, not inferred.
 sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
-# Physical slots for every other database host ($SLOTS), with WAL reserved from the start: for a
-# physical slot that is the redo pointer of the last checkpoint, on a standby its last restartpoint
-# (postgres src/backend/replication/slot.c, ReplicationSlotReserveWal). Taken just before
-# pg_promote, that is before the fork and before any WAL the others may need to follow, and kept
-# however long until they are back (up to max_slot_wal_keep_size). A standby may hold physical
-# slots; they stay through promotion.
-sw_ensure_slots() {
-  local slot
-  for slot in ${SLOTS[@]+"${SLOTS[@]}"}; do
-    [ -z "$(sw_psql "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || continue
-    sw_psql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
-    changed "created replication slot $slot on $HOST_NAME with its WAL reserved"
-  done
-}
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
@@ -148,6 +133,15 @@ sw_rebuild_pending() {
 # Written on the new primary by the check step when it starts a switchover (the next steps stop
 # production), removed by the promotion step: an interrupted switchover is known, not inferred.
 sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
+# Database host names by "address:port", to name the server a standby streams from.
+sw_peer_name() {
+  local p
+  for p in "${DB_PEERS[@]}"; do
+    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
+  done
+  printf '%s\n' "$1"
+}
+# Shared by the promotion steps (switchover and db:failover).
 # Physical slots for every other database host ($SLOTS), with WAL reserved from the start: for a
 # physical slot that is the redo pointer of the last checkpoint, on a standby its last restartpoint
 # (postgres src/backend/replication/slot.c, ReplicationSlotReserveWal). Taken just before
@@ -156,19 +150,11 @@ sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$
 # slots; they stay through promotion.
 sw_ensure_slots() {
   local slot
-  for slot in ${SLOTS[@]+"${SLOTS[@]}"}; do
+  for slot in "${SLOTS[@]}"; do
     [ -z "$(sw_psql "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || continue
     sw_psql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
     changed "created replication slot $slot on $HOST_NAME with its WAL reserved"
   done
-}
-# Database host names by "address:port", to name the server a standby streams from.
-sw_peer_name() {
-  local p
-  for p in "${DB_PEERS[@]}"; do
-    if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
-  done
-  printf '%s\n' "$1"
 }
 # Runs on the host the config names postgres-primary. When it is still a standby, waits until it
 # has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
@@ -600,7 +586,7 @@ done
 existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
 for slot in "${SLOTS[@]}"; do
   if ! grep -qx "$slot" <<<"$existing"; then
-    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-lib.sh).
+    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-slots.sh).
     q postgres "SELECT pg_create_physical_replication_slot('$slot', true);" >/dev/null
     changed "created replication slot $slot"
   fi
@@ -652,20 +638,6 @@ sw_rebuild_pending() {
 # Written on the new primary by the check step when it starts a switchover (the next steps stop
 # production), removed by the promotion step: an interrupted switchover is known, not inferred.
 sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
-# Physical slots for every other database host ($SLOTS), with WAL reserved from the start: for a
-# physical slot that is the redo pointer of the last checkpoint, on a standby its last restartpoint
-# (postgres src/backend/replication/slot.c, ReplicationSlotReserveWal). Taken just before
-# pg_promote, that is before the fork and before any WAL the others may need to follow, and kept
-# however long until they are back (up to max_slot_wal_keep_size). A standby may hold physical
-# slots; they stay through promotion.
-sw_ensure_slots() {
-  local slot
-  for slot in ${SLOTS[@]+"${SLOTS[@]}"}; do
-    [ -z "$(sw_psql "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || continue
-    sw_psql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
-    changed "created replication slot $slot on $HOST_NAME with its WAL reserved"
-  done
-}
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
