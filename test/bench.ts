@@ -11,7 +11,7 @@ import { findEngine } from "../components/offline/engine";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
 import { HAVE_PG } from "./pg-harness";
-import { plannedSwitchover, unplannedFailover } from "./pg-scenarios";
+import { partitionFailover, plannedSwitchover, unplannedFailover } from "./pg-scenarios";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 3);
@@ -91,6 +91,16 @@ async function databaseRows(rows: [string, string, string][]): Promise<void> {
       `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`,
       sync ? "0" : `range ${range(runs.map((r) => r.lost))}`,
     ]);
+  }
+  for (const fenced of [true, false]) {
+    const runs = [];
+    for (let i = 0; i < DB_RUNS; i++) runs.push(await partitionFailover(fenced));
+    const refused = runs.filter((r) => r.refused).length;
+    rows.push(
+      fenced
+        ? ["partition, GitLab stopped, --fenced: committed rows lost", `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`, "0"]
+        : [`partition, not fenced: db:failover refused ${refused}/${runs.length}; promoting anyway would lose`, `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`, `range ${range(runs.map((r) => r.lost))}`],
+    );
   }
 }
 

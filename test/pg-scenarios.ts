@@ -4,6 +4,9 @@
 import { execFileSync } from "node:child_process";
 import { SLOT_PREFIX } from "../components/postgres/render";
 import { parseCheckpoint, parseSwitchover, SWITCHOVER_BODIES } from "../components/postgres/switchover";
+import { validateConfig } from "../components/config/load";
+import type { HostScript } from "../components/host/script";
+import { failover } from "../components/postgres/failover";
 import { Bed, BIN, Cluster, primary, standby, StepResult, waitFor, Writer } from "./pg-harness";
 
 export interface DrFigure {
@@ -70,6 +73,60 @@ export async function unplannedFailover(sync: boolean): Promise<DrFigure> {
     await writer.stop();
     must(bed.step(SWITCHOVER_BODIES.failoverPromote, b.vars({ WAIT_SECONDS: 60, SLOTS: [`${SLOT_PREFIX}pga`] })), "promote");
     return { committed: writer.committed.length, lost: lostOn(b, writer) };
+  } finally {
+    bed.destroy(cs);
+  }
+}
+
+/**
+ * The runbook's partition: the operator cannot reach the old primary, GitLab still writes to it.
+ * `fenced`: GitLab is stopped first and the operator names the old primary with --fenced (rows
+ * lost: what GitLab committed that the standby never received). Otherwise db:failover refuses,
+ * and `lost` counts what promoting anyway (the old behaviour) would have lost: the rows GitLab
+ * committed on the old primary after the promotion, which pg_rewind discards.
+ */
+export async function partitionFailover(fenced: boolean): Promise<DrFigure & { refused: boolean }> {
+  const bed = new Bed();
+  const a = await primary(bed, "pga");
+  const cs = [a];
+  try {
+    const b = await standby(bed, "pgb", a);
+    cs.push(b);
+    await waitFor("pgb streaming", () => streams(b, a));
+    const config = validateConfig({
+      values: {
+        hosts: [
+          { name: "pga", address: "127.0.0.1", roles: ["postgres-primary"] },
+          { name: "pgb", address: "127.0.0.2", roles: ["postgres-standby"] },
+          { name: "gl1", address: "127.0.0.3", roles: ["gitlab"] },
+        ],
+        ssh: { agent: true },
+        firewall: { adminNetworks: ["127.0.0.0/8"] },
+        postgres: { version: 15 },
+        gitlab: { version: "17.11.7", externalUrl: "https://gitlab.example.com" },
+      },
+      secretKeys: new Set(),
+    }).config;
+    const byName: Record<string, Cluster> = { pga: a, pgb: b };
+    const run = async (host: string, script: Omit<HostScript, "host">) => {
+      if (host === "pga") throw new Error("pga: ssh: connect to host: Connection timed out");
+      return must(bed.step(script.bodies, { ...script.vars, ...byName[host]!.vars() }), script.description).stdout;
+    };
+    const writer = new Writer(a.port, 2);
+    writer.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    if (fenced) await writer.stop(); // GitLab stopped: the fencing --fenced stands for
+    let refused = false;
+    try {
+      await failover({ config, run, stack: "bench", promote: "pgb", ...(fenced ? { fenced: "pga" } : {}) });
+    } catch {
+      refused = true;
+      // What the old code did here: promote anyway while GitLab keeps writing to pga.
+      must(bed.step(SWITCHOVER_BODIES.failoverPromote, b.vars({ WAIT_SECONDS: 60, SLOTS: [] })), "promote");
+      await new Promise((r) => setTimeout(r, 1000));
+      await writer.stop();
+    }
+    return { committed: writer.committed.length, lost: lostOn(b, writer), refused };
   } finally {
     bed.destroy(cs);
   }
