@@ -52,12 +52,15 @@ if [ -f "$f.pg" ]; then
       elif [ -n "$NOTIFY" ]; then
         # PGDG's EL unit: Type=notify without a start timeout, waits until the server is ready.
         runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -W start >/dev/null
-        until runuser -u postgres -- ${BIN}/pg_isready -q -p "$PORT"; do sleep 0.5; done
+        # (for ever in the real unit; here at most 150 s, so a test of the old code ends)
+        for _ in $(seq 1 300); do runuser -u postgres -- ${BIN}/pg_isready -q -p "$PORT" && break; sleep 0.5; done
       else
         runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -w -t 60 start >/dev/null
       fi ;;
     stop) if runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null; then runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -m fast -w -t 60 stop >/dev/null; fi ;;
     is-active) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null ;;
+    is-enabled | enable) ;;
+    show) echo no ;;
     *) exit 3 ;;
   esac
 else

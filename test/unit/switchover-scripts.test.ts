@@ -262,6 +262,31 @@ describe("rejoin after an unplanned failover once the new primary recycled WAL (
   });
 });
 
+describe("service step with a unit whose start waits for ever (PGDG on EL)", { skip }, () => {
+  it("a standby that never accepts connections fails the step within pg_wait_ready's bound instead of hanging the converge", async () => {
+    const bed = new Bed();
+    const a = await primary(bed, "pga");
+    const cs = [a];
+    try {
+      const b = await standby(bed, "pgb", a);
+      cs.push(b);
+      b.ctl("stop", "-m", "fast");
+      // Never consistent for clients: hot_standby off keeps it rejecting connections.
+      fs.appendFileSync(path.join(b.data, "postgresql.auto.conf"), "hot_standby = off\n");
+      b.register({ notify: true });
+      const t0 = Date.now();
+      const run = bed.stepAsync(["components/postgres/scripts/server-lib.sh", "components/postgres/scripts/service.sh"], b.vars({ PG_VERSION: "15", OS_FAMILY: "dnf" }));
+      const r = await Promise.race([run, new Promise<undefined>((res) => setTimeout(() => res(undefined), 100_000))]);
+      assert.ok(r, "the service step did not end within 100 s (a blocking start)");
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /pg-pgb did not accept connections within 60 s/);
+      assert.ok(Date.now() - t0 < 90_000);
+    } finally {
+      bed.destroy(cs);
+    }
+  });
+});
+
 describe("switchover to a standby that does not stream (real PostgreSQL)", { skip }, () => {
   const bed = HAVE_PG ? new Bed() : (undefined as unknown as Bed);
   let a: Cluster, b: Cluster;
