@@ -12,9 +12,12 @@ import { cliArgs, CliSpec } from "../components/cli/args";
 import { engineStack, findEngine, projectProgram } from "../.ci/engine/workspace";
 import { converge, resetLab } from "./lab/bed";
 import { ROOT } from "./helpers";
+import { HAVE_PG } from "./pg-harness";
+import { partitionFailover, plannedSwitchover, unplannedFailover } from "./pg-scenarios";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const LAB_RUNS = Number(process.env.BENCH_LAB_RUNS ?? 3);
+const DB_RUNS = Number(process.env.BENCH_DB_RUNS ?? 3);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -105,14 +108,56 @@ const BENCH_CLI: CliSpec = {
   usage: "npm run bench",
   summary: [
     "Prints the project's performance figures (medians). Settings come from the environment:",
-    "BENCH_RUNS (render runs, 5), BENCH_LAB_RUNS (3), BENCH_SKIP_LAB=1, BENCH_SKIP_ENGINE=1, BENCH_ENGINE_COLD=1.",
+    "BENCH_RUNS (render runs, 5), BENCH_LAB_RUNS (3), BENCH_DB_RUNS, BENCH_SKIP_LAB=1, BENCH_SKIP_ENGINE=1,",
+    "BENCH_SKIP_DB=1, BENCH_ONLY=database, BENCH_ENGINE_COLD=1.",
   ],
   options: {},
 };
 
+/**
+ * Database DR (issue 17): the write-unavailability window of a planned switchover and the rows
+ * lost in each failover case, on throw-away PostgreSQL 15 clusters (loopback, fsync off).
+ * Targets: 0 rows lost where the README promises it (planned switchover, synchronous failover).
+ */
+async function databaseRows(rows: [string, string, string][]): Promise<void> {
+  if (!HAVE_PG) {
+    rows.push(["database DR figures", "not measurable", "needs PostgreSQL 15 and root"]);
+    return;
+  }
+  const range = (xs: number[]) => `${Math.min(...xs)}-${Math.max(...xs)}`;
+  const planned = [];
+  for (let i = 0; i < DB_RUNS; i++) planned.push(await plannedSwitchover());
+  rows.push(["planned switchover: write-unavailability (database steps)", `${median(planned.map((p) => p.windowMs!))} ms`, `range ${range(planned.map((p) => p.windowMs!))} ms`]);
+  rows.push(["planned switchover: committed rows lost", `${median(planned.map((p) => p.lost))} of ${median(planned.map((p) => p.committed))}`, "0"]);
+  for (const sync of [false, true]) {
+    const runs = [];
+    for (let i = 0; i < DB_RUNS; i++) runs.push(await unplannedFailover(sync));
+    rows.push([
+      `unplanned failover (${sync ? "synchronous" : "asynchronous"}): committed rows lost`,
+      `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`,
+      sync ? "0" : `range ${range(runs.map((r) => r.lost))}`,
+    ]);
+  }
+  for (const fenced of [true, false]) {
+    const runs = [];
+    for (let i = 0; i < DB_RUNS; i++) runs.push(await partitionFailover(fenced));
+    const refused = runs.filter((r) => r.refused).length;
+    rows.push(
+      fenced
+        ? ["partition, GitLab stopped, --fenced: committed rows lost", `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`, "0"]
+        : [`partition, not fenced: db:failover refused ${refused}/${runs.length}; promoting anyway would lose`, `${median(runs.map((r) => r.lost))} of ${median(runs.map((r) => r.committed))}`, `range ${range(runs.map((r) => r.lost))}`],
+    );
+  }
+}
+
 async function main(): Promise<void> {
   cliArgs(BENCH_CLI);
   const rows: [string, string, string][] = [];
+  // BENCH_ONLY=database: only the database DR figures (seconds, no engine, render or lab).
+  if (process.env.BENCH_ONLY === "database") {
+    await databaseRows(rows);
+    return print(rows, `${DB_RUNS} database runs`);
+  }
   if (process.env.BENCH_SKIP_ENGINE !== "1") engineRows(rows);
   for (const stack of ["prod", "lab"]) {
     const runs = Array.from({ length: RUNS }, () => renderOnce(stack));
@@ -152,12 +197,17 @@ async function main(): Promise<void> {
     rows.push(["lab: planned switchover through `up` (writing client)", labSwitchover(), "<= 10 s, 0 rows"]);
   }
 
+  if (process.env.BENCH_SKIP_DB !== "1") await databaseRows(rows);
+  print(rows, `${RUNS} render runs, ${LAB_RUNS} lab runs, ${DB_RUNS} database runs`);
+}
+
+function print(rows: [string, string, string][], runs: string): void {
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ["figure", "median", "target"][i]!.length));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(" | ")} |`;
   console.log(line(["figure", "median", "target"]));
   console.log(`|${w.map((n) => "-".repeat(n + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
-  console.log(`(${RUNS} render runs, ${LAB_RUNS} lab runs)`);
+  console.log(`(${runs})`);
 }
 
 main().catch((e: unknown) => {

@@ -37,15 +37,30 @@ export class Bed {
 # stand-in systemctl: <unit>.pg files name a test cluster; other units are state files.
 set -euo pipefail
 cmd=$1; shift
-if [ "\${1:-}" = --quiet ]; then shift; fi
+noblock=""
+while [[ "\${1:-}" == --* ]]; do [ "$1" != --no-block ] || noblock=yes; shift; done
 unit=$1 f=${this.units}/$1
 echo "$cmd $unit" >>${this.units}/calls
 if [ -f "$f.pg" ]; then
+  NOTIFY=""
   . "$f.pg"
   case $cmd in
-    start) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -w -t 60 start >/dev/null ;;
-    stop) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -m fast -w -t 60 stop >/dev/null ;;
+    start)
+      if [ -n "$noblock" ]; then
+        # --no-block: queue the start and return (systemctl(1)).
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -W start >/dev/null
+      elif [ -n "$NOTIFY" ]; then
+        # PGDG's EL unit: Type=notify without a start timeout, waits until the server is ready.
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -W start >/dev/null
+        # (for ever in the real unit; here at most 150 s, so a test of the old code ends)
+        for _ in $(seq 1 300); do runuser -u postgres -- ${BIN}/pg_isready -q -p "$PORT" && break; sleep 0.5; done
+      else
+        runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -l "$DATA.log" -o "-p $PORT" -w -t 60 start >/dev/null
+      fi ;;
+    stop) if runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null; then runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" -m fast -w -t 60 stop >/dev/null; fi ;;
     is-active) runuser -u postgres -- ${BIN}/pg_ctl -D "$DATA" status >/dev/null ;;
+    is-enabled | enable) ;;
+    show) echo no ;;
     *) exit 3 ;;
   esac
 else
@@ -71,6 +86,18 @@ fi
     const script = renderScript({ description: "test step", host: String(vars.HOST_NAME ?? "test"), vars, bodies });
     const r = spawnSync("bash", ["-c", script], { input: stdin ?? "", encoding: "utf8", env: { ...process.env, PATH: `${this.bin}:${process.env.PATH}` }, timeout: 180_000 });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** The same, without blocking: the test can watch the servers while the step runs. */
+  stepAsync(bodies: readonly string[], vars: Record<string, ShellValue>, stdin?: string): Promise<StepResult> {
+    const script = renderScript({ description: "test step", host: String(vars.HOST_NAME ?? "test"), vars, bodies });
+    const p = spawn("bash", ["-c", script], { env: { ...process.env, PATH: `${this.bin}:${process.env.PATH}` } });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    p.stdin.end(stdin ?? "");
+    return new Promise((resolve) => p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })));
   }
 
   destroy(clusters: readonly Cluster[]): void {
@@ -107,8 +134,9 @@ export class Cluster {
   ctl(...args: string[]): void {
     asPostgres(`${BIN}/pg_ctl`, ["-D", this.data, "-l", `${this.data}.log`, "-o", `-p ${this.port}`, "-w", "-t", "60", ...args]);
   }
-  register(): void {
-    fs.writeFileSync(path.join(this.bed.units, `${this.service}.pg`), `DATA=${this.data}\nPORT=${this.port}\n`);
+  /** notify: its unit's start waits until the server accepts connections, without a timeout (PGDG on EL). */
+  register(o: { notify?: boolean } = {}): void {
+    fs.writeFileSync(path.join(this.bed.units, `${this.service}.pg`), `DATA=${this.data}\nPORT=${this.port}\n${o.notify ? "NOTIFY=yes\n" : ""}`);
   }
   /** Variables of the switchover steps for this host. */
   vars(extra: Record<string, ShellValue> = {}): Record<string, ShellValue> {

@@ -1,5 +1,6 @@
 // Config checks of the database against GitLab, run with the other cross-key rules before
 // anything is created. They read the raw input defensively, as rules.ts does.
+import { PLATFORMS } from "../config/platforms";
 import { VERSION_PATTERN } from "../gitlab/upgrade";
 import { pgDumpFor } from "./gitlab-pg-clients";
 import { activeNodes, GitlabLoad, requiredConnections } from "./sizing";
@@ -36,6 +37,19 @@ export function postgresForGitlabIssues(input: Raw, add: (path: string, message:
           : `GitLab ${version} bundles PostgreSQL clients ${dump.bundled.majors.join(", ")}, not ${serverMajor}: its backup would use pg_dump ${dump.major}, which refuses a newer server; use one of ${dump.bundled.majors.join(", ")}`,
       );
     }
+  }
+  // The rejoin of a former primary (switchover-rejoin.sh) passes pg_rewind --config-file where
+  // postgresql.conf lives outside the data directory (Debian/Ubuntu): an option PostgreSQL 15 added
+  // (release notes 15, pg_rewind; Ubuntu 22.04's pg_rewind(1) of 14 has none). EL keeps it inside.
+  const hosts = Array.isArray(input.hosts) ? input.hosts.map(obj) : [];
+  const dbApt = hosts.filter((h) => Array.isArray(h.roles) && h.roles.some((r) => r === "postgres-primary" || r === "postgres-standby"))
+    .filter((h) => (PLATFORMS as Record<string, { family: string }>)[typeof h.os === "string" ? h.os : "debian-12"]?.family === "apt");
+  const hasStandby = hosts.some((h) => Array.isArray(h.roles) && h.roles.includes("postgres-standby"));
+  if (hasStandby && serverMajor < 15 && dbApt.length > 0) {
+    add(
+      "postgres.version",
+      `PostgreSQL ${serverMajor} with a standby on ${dbApt.map((h) => String(h.name)).join(", ")} (Debian/Ubuntu): rejoining a former primary after a switchover or failover runs pg_rewind --config-file, which PostgreSQL 15 added; use 15 or newer (postgres.packageSource pgdg where the distribution ships an older one, such as Ubuntu 22.04's 14)`,
+    );
   }
   const given = num(obj(pg.settings).max_connections);
   if (given !== undefined) {

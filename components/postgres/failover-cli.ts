@@ -2,7 +2,7 @@
 // Unplanned failover of the database (see failover.ts).
 import { cliArgs, CliSpec, stringOpt } from "../cli/args";
 import { stackHosts } from "../offline/connections";
-import { failover } from "./failover";
+import { failover, FENCING } from "./failover";
 
 const FAILOVER_CLI: CliSpec = {
   name: "db:failover",
@@ -14,7 +14,10 @@ const FAILOVER_CLI: CliSpec = {
   options: {
     stack: { value: "<name>", required: true, help: "the stack file Pulumi.<name>.yaml" },
     promote: { value: "<standby host>", required: true, help: "the standby to promote" },
-    fenced: { value: "<old primary host>", help: "the old primary is fenced: its GitLab and PostgreSQL stopped or cut off" },
+    fenced: {
+      value: "<old primary host>",
+      help: `required while the old primary answers as a primary or does not answer at all; fenced means ${FENCING}`,
+    },
   },
 };
 

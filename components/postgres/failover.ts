@@ -2,15 +2,17 @@
 // The primary is lost; the operator promotes its standby now and commits the role swap the
 // command prints; the next `pulumi up` converges the rest (GitLab re-pointed, the old primary
 // rejoined with pg_rewind once it is back, see switchover.ts).
-// It refuses while the configured primary still answers as a primary: promoting then makes two
-// primaries that both take writes. An operator who has fenced it (power, network, clients)
-// names it with --fenced. Promotion ends recovery at the last WAL the standby received; with
+// It refuses while the configured primary still answers as a primary, and while it does not
+// answer at all (a partition looks the same from here as a dead host): promoting then makes two
+// primaries that both take writes. An operator who has fenced it (FENCING below) names it with
+// --fenced. Promotion ends recovery at the last WAL the standby received; with
 // asynchronous replication, what the old primary committed after that is lost (PostgreSQL docs,
 // high-availability "Failover"; postgres.synchronous closes that gap).
 import { platform } from "../config/platforms";
 import type { HostConfig, StackConfig } from "../config/schema";
 import type { HostScript } from "../host/script";
 import type { HostTarget } from "../host/target";
+import { slotName } from "./render";
 import { serverVars } from "./server";
 import { SWITCHOVER_BODIES } from "./switchover";
 
@@ -47,6 +49,9 @@ export interface FailoverResult {
   readonly configChange: string;
 }
 
+/** What the operator must have done before naming the old primary with --fenced. */
+export const FENCING = "its GitLab stopped, and its PostgreSQL stopped or cut off from GitLab and the other database hosts, so that it cannot take a write";
+
 const targetOf = (h: HostConfig): HostTarget => ({ name: h.name, config: h, family: platform(h.os).family, connection: {} as never, sudo: false, dependsOn: [] });
 
 export async function failover(o: FailoverOptions): Promise<FailoverResult> {
@@ -72,16 +77,22 @@ export async function failover(o: FailoverOptions): Promise<FailoverResult> {
 
   const was = await probe(old);
   log(`${old.name} (configured primary): ${was.role}${was.lsn ? ` at ${was.lsn}` : ""}${was.detail ? ` (${was.detail})` : ""}`);
-  if (was.role === "primary" && o.fenced !== old.name) {
+  // Unreachable from here is not down: in a partition GitLab may still write to it, and pg_rewind
+  // discards those rows when it rejoins. Only the operator can know it is fenced.
+  if ((was.role === "primary" || was.role === "unreachable") && o.fenced !== old.name) {
     throw new Error(
-      `${old.name} still answers as a primary: promoting ${o.promote} now would make two primaries. For a planned move swap the roles in the config and run pulumi up (switchover); if ${old.name} is cut off from GitLab and cannot come back by itself, name it: --fenced ${old.name}`,
+      was.role === "primary"
+        ? `${old.name} still answers as a primary: promoting ${o.promote} now would make two primaries. For a planned move swap the roles in the config and run pulumi up (switchover); if ${old.name} is fenced (${FENCING}), name it: --fenced ${old.name}`
+        : `${old.name} does not answer (${was.detail ?? "unreachable"}), which does not mean it is down: if GitLab still reaches it, it keeps taking writes that are lost when it rejoins. Fence it first (${FENCING}), or stop the GitLab containers, then name it: --fenced ${old.name}`,
     );
   }
   const now = await probe(target);
   log(`${target.name}: ${now.role}${now.lsn ? ` at ${now.lsn}` : ""}${now.detail ? ` (${now.detail})` : ""}`);
   let promoted = false;
   if (now.role === "standby") {
-    const out = await o.run(target.name, { description: `failover: promote ${target.name}`, vars: vars(target), bodies: SWITCHOVER_BODIES.failoverPromote });
+    // Slots for the old primary and every other standby, WAL reserved at the promotion (failover-promote.sh).
+    const slots = hosts.filter((h) => h.name !== target.name && (h.roles.includes("postgres-primary") || h.roles.includes("postgres-standby"))).map((h) => slotName(h.name));
+    const out = await o.run(target.name, { description: `failover: promote ${target.name}`, vars: { ...vars(target), SLOTS: slots }, bodies: SWITCHOVER_BODIES.failoverPromote });
     for (const l of out.split("\n").filter((x) => x.startsWith("gitlab-ha: changed: "))) log(`${target.name}: ${l.slice(20)}`);
     promoted = true;
   } else if (now.role !== "primary") {

@@ -31,18 +31,21 @@ const SERVER_LIB = `${S}/server-lib.sh`;
 export const SWITCHOVER_BODIES = {
   check: [SWITCHOVER_LIB, `${S}/switchover-check.sh`],
   stop: [SWITCHOVER_LIB, `${S}/switchover-stop.sh`],
-  promote: [SWITCHOVER_LIB, `${S}/switchover-promote.sh`],
+  promote: [SWITCHOVER_LIB, `${S}/switchover-slots.sh`, `${S}/switchover-promote.sh`],
   rewindRole: [SWITCHOVER_LIB, `${S}/switchover-rewind-role.sh`],
   rejoin: [SERVER_LIB, SWITCHOVER_LIB, `${S}/switchover-rejoin.sh`],
   gitlab: [`${S}/switchover-gitlab.sh`],
   probe: [SWITCHOVER_LIB, `${S}/failover-probe.sh`],
-  failoverPromote: [SWITCHOVER_LIB, `${S}/failover-promote.sh`],
+  failoverPromote: [SWITCHOVER_LIB, `${S}/switchover-slots.sh`, `${S}/failover-promote.sh`],
 } as const;
 
-/** The plan line of the check step, when a switchover is due. */
-export function parseSwitchover(stdout: string | undefined): { from: string; to: string } | undefined {
-  const m = /^gitlab-ha: switchover: (\S+) -> (\S+)/m.exec(stdout ?? "");
-  return m ? { from: m[1]!, to: m[2]! } : undefined;
+/**
+ * The plan line of the check step, when a switchover is due; `resuming` when the check found the
+ * marker of a switchover that stopped half-way (switchover-check.sh).
+ */
+export function parseSwitchover(stdout: string | undefined): { from: string; to: string; resuming: boolean } | undefined {
+  const m = /^gitlab-ha: switchover: (\S+) -> (\S+)( \(resuming)?/m.exec(stdout ?? "");
+  return m ? { from: m[1]!, to: m[2]!, resuming: m[3] !== undefined } : undefined;
 }
 
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/;
@@ -124,6 +127,8 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
     const plan = this.check.stdout.apply((out) => parseSwitchover(out));
     this.plan = plan.apply((p) => (p ? `${p.from} -> ${p.to}` : ""));
     const from = plan.apply((p) => p?.from ?? "");
+    // The stop step's stdin: the old primary, and whether the check resumes an interrupted switchover.
+    const stopInput = plan.apply((p) => `${p?.from ?? ""}\n${p?.resuming ? "resuming" : ""}\n`);
 
     // The later steps' scripts are fixed (preview and render show them); what the check found
     // comes on stdin, so the engine runs them again exactly when it changes (@pulumi/command
@@ -137,7 +142,7 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
         {
           host: s,
           script: { description: `switchover: stop the old primary ${s.name} cleanly if it is the one being replaced (its name comes on stdin)`, vars: vars(s), bodies: SWITCHOVER_BODIES.stop },
-          stdin: from.apply((f) => `${f}\n`),
+          stdin: stopInput,
         },
         { parent: this, dependsOn: [this.check, ...gitlabStops] },
       ),
@@ -149,7 +154,7 @@ export class PostgresSwitchover extends pulumi.ComponentResource {
         host: args.primary,
         script: {
           description: `switchover: promote ${args.primary.name} once it has replayed the old primary's last WAL (name and checkpoint on stdin)`,
-          vars: { ...vars(args.primary), WAIT_SECONDS: pg.switchover.waitSeconds },
+          vars: { ...vars(args.primary), WAIT_SECONDS: pg.switchover.waitSeconds, SLOTS: args.standbys.map((s) => slotName(s.name)) },
           bodies: SWITCHOVER_BODIES.promote,
         },
         stdin: pulumi.all([from, checkpoint]).apply(([f, cp]) => `${f}\n${cp}\n`),
@@ -202,6 +207,7 @@ export function rejoinStep(
           SLOT: slotName(a.standby.name),
           SLOT_PREFIX,
           REBUILD_TOKEN: pg.rebuildStandbys[a.standby.name] ?? "",
+          WAIT_SECONDS: pg.switchover.waitSeconds,
         },
         bodies: SWITCHOVER_BODIES.rejoin,
       },

@@ -15,9 +15,10 @@ import { bundledPostgresFor } from "../../components/postgres/gitlab-pg-clients"
 import { deriveLabValues } from "../../components/lab/slots";
 import { requiredConnections } from "../../components/postgres/sizing";
 import { readStackFile } from "../../components/offline/stack-file";
-import { byName, evaluateStack, gitlabRbOf, ROOT, rubySettings } from "../helpers";
+import { byName, evaluateStack, gitlabRbOf, requireTool, ROOT, rubySettings } from "../helpers";
+import { BIN, HAVE_PG } from "../pg-harness";
 
-const BIN = "/usr/lib/postgresql/15/bin";
+const skip = requireTool("PostgreSQL 15", HAVE_PG, "PostgreSQL 15 binaries under /usr/lib/postgresql/15/bin, run as root");
 type Evaluation = Awaited<ReturnType<typeof evaluateStack>>;
 const confOf = (e: Evaluation, host: string) => String(byName(e, `postgres-${host}-conf`).display.content);
 const settingsOf = (conf: string) =>
@@ -105,7 +106,7 @@ describe("PostgreSQL sized for GitLab", () => {
     assert.equal(s.get("max_slot_wal_keep_size"), "'16GB'");
   });
 
-  describe("read by PostgreSQL 15", () => {
+  describe("read by PostgreSQL 15", { skip }, () => {
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitlab-ha-pgconf-"));
@@ -159,6 +160,30 @@ describe("PostgreSQL version bound by the pg_dump GitLab bundles", () => {
     assert.deepEqual(versionIssues("17.11.7", 15, ["pg_trgm", "btree_gist", "plpgsql"]), [], "17.11 links 16 by default");
   });
 
+  it("requires PostgreSQL 15 for a standby on Debian/Ubuntu (pg_rewind --config-file in the rejoin), naming postgres.version", () => {
+    const dr = (os: string, version: number, standby = true) =>
+      crossKeyIssues(
+        {
+          ...base,
+          hosts: [
+            { name: "db", address: "10.0.0.1", os, roles: ["postgres-primary"] },
+            ...(standby ? [{ name: "db2", address: "10.0.0.3", os, roles: ["postgres-standby"] }] : []),
+            { name: "gl", address: "10.0.0.2", roles: ["gitlab"] },
+          ],
+          gitlab: { ...base.gitlab, version: "17.11.7" },
+          postgres: { version, extensions: ["pg_trgm", "btree_gist", "plpgsql", "amcheck"] },
+        },
+        new Set(),
+      ).filter((i) => i.path === "postgres.version" && /pg_rewind/.test(i.message));
+    const [issue, ...more] = dr("ubuntu-22.04", 14);
+    assert.deepEqual(more, []);
+    assert.match(issue!.message, /PostgreSQL 14 with a standby on db, db2 \(Debian\/Ubuntu\): .*pg_rewind --config-file, which PostgreSQL 15 added; use 15 or newer \(postgres\.packageSource pgdg/);
+    assert.equal(dr("debian-11", 13).length, 1);
+    assert.deepEqual(dr("ubuntu-22.04", 16), []);
+    assert.deepEqual(dr("ubuntu-22.04", 14, false), [], "no standby: nothing to rejoin");
+    assert.deepEqual(dr("el9", 14), [], "EL keeps postgresql.conf in the data directory: no --config-file");
+  });
+
   it("reads patch rows per minor, as the upstream table lists them", () => {
     assert.equal(bundledPostgresFor("16.6.3")!.fallback, 13);
     assert.equal(bundledPostgresFor("16.6.7")!.fallback, 14);
@@ -180,7 +205,7 @@ describe("PostgreSQL version bound by the pg_dump GitLab bundles", () => {
  * A primary and a standby on Unix sockets in a temporary directory, driven by the program's own
  * scripts; systemctl is a stand-in that runs pg_ctl on the standby's data directory.
  */
-describe("standby rebuild and streaming proof against real servers", { timeout: 180_000 }, () => {
+describe("standby rebuild and streaming proof against real servers", { timeout: 180_000, skip }, () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const p = () => ({ data: path.join(dir, "p"), sock: path.join(dir, "psock") });

@@ -79,11 +79,12 @@ describe("switchover in the graph", () => {
 
   it("hands what the check found to the later steps on stdin, and nothing when no switchover is due", () => {
     assert.equal(stdin(running, "postgres-switchover-gitlab-stop-gitlab"), "pgsql -> pgsq2\n");
-    assert.equal(stdin(running, "postgres-switchover-stop-pgsql"), "pgsql\n");
+    assert.equal(stdin(running, "postgres-switchover-stop-pgsql"), "pgsql\n\n");
     assert.equal(stdin(running, "postgres-switchover-promote"), "pgsql\n0/3014410\n");
     assert.equal(stdin(running, "postgres-switchover-gitlab-start-gitlab"), "pgsql -> pgsq2\n");
     assert.equal((running.outputs.database as Record<string, unknown>).switchover, "pgsql -> pgsq2");
-    for (const name of ["postgres-switchover-gitlab-stop-gitlab", "postgres-switchover-stop-pgsq2", "postgres-switchover-gitlab-start-gitlab"]) assert.equal(stdin(idle, name), "\n", name);
+    for (const name of ["postgres-switchover-gitlab-stop-gitlab", "postgres-switchover-gitlab-start-gitlab"]) assert.equal(stdin(idle, name), "\n", name);
+    assert.equal(stdin(idle, "postgres-switchover-stop-pgsq2"), "\n\n");
     assert.equal(stdin(idle, "postgres-switchover-promote"), "\n\n");
     assert.equal((idle.outputs.database as Record<string, unknown>).switchover, "");
   });
@@ -101,7 +102,8 @@ describe("switchover in the graph", () => {
 
 describe("switchover output parsing", () => {
   it("reads the plan and the checkpoint, and refuses two old primaries", () => {
-    assert.deepEqual(parseSwitchover("gitlab-ha: switchover: a -> b (resuming)\n"), { from: "a", to: "b" });
+    assert.deepEqual(parseSwitchover("gitlab-ha: switchover: a -> b (resuming: a stopped half-way)\n"), { from: "a", to: "b", resuming: true });
+    assert.deepEqual(parseSwitchover("gitlab-ha: switchover: a -> b\n"), { from: "a", to: "b", resuming: false });
     assert.equal(parseSwitchover(""), undefined);
     assert.equal(parseCheckpoint(["", "gitlab-ha: checkpoint: 0/3000028\n"]), "0/3000028");
     assert.equal(parseCheckpoint([undefined, ""]), "");

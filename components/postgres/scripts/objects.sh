@@ -5,7 +5,11 @@
 IFS= read -r replication_verifier || die "stdin: missing the replication role's verifier"
 IFS= read -r gitlab_verifier || die "stdin: missing the gitlab role's verifier"
 
-psql_in() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
+# synchronous_commit = local: with postgres.synchronous on and no standby streaming yet (the first
+# converge: the standby's base backup waits for this step) a commit would wait for a standby
+# forever; at local or below a commit does not wait for replication (postgres
+# src/include/replication/syncrep.h, SyncRepRequested). Only this step's own sessions.
+psql_in() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
 q() { printf '%s\n' "$2" | psql_in "$1"; }
 
 ensure_role() { # name, attributes (SQL), verifier
@@ -54,7 +58,8 @@ done
 existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
 for slot in "${SLOTS[@]}"; do
   if ! grep -qx "$slot" <<<"$existing"; then
-    q postgres "SELECT pg_create_physical_replication_slot('$slot');" >/dev/null
+    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-slots.sh).
+    q postgres "SELECT pg_create_physical_replication_slot('$slot', true);" >/dev/null
     changed "created replication slot $slot"
   fi
 done

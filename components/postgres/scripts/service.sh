@@ -18,8 +18,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
   systemctl enable --quiet "$SERVICE"
   changed "enabled $SERVICE"
 fi
+# --no-block, then pg_wait_ready's bounded wait: PGDG's EL unit (Type=notify without a start
+# timeout) would otherwise wait for ever for a standby that never becomes consistent (WAL it needs
+# removed on the primary), and the converge with it.
 if ! systemctl is-active --quiet "$SERVICE"; then
-  systemctl start "$SERVICE"
+  systemctl start --no-block "$SERVICE"
   pg_wait_ready
   changed "started $SERVICE"
   exit 0

@@ -1,8 +1,10 @@
 # Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
 # primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
 # checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
-# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
+# only refuses a second primary. stdin: the old primary's name from the check step, or nothing;
+# then "resuming" when the check resumes an interrupted switchover.
 IFS= read -r FROM || true
+IFS= read -r RESUMING || true
 [[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
 sw_has_cluster || exit 0
 if sw_rebuild_pending; then exit 0; fi
@@ -14,6 +16,10 @@ if sw_running; then
   if [ "$FROM" != "$HOST_NAME" ]; then
     die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
   fi
+  # Resuming means the new primary no longer streams: it could not receive the shutdown checkpoint,
+  # so stopping this primary now would only stop production.
+  [ "$RESUMING" != resuming ] ||
+    die "the switchover to $NEW_PRIMARY stopped half-way and $NEW_PRIMARY does not stream from $HOST_NAME now: refusing to stop $HOST_NAME, which still runs as the primary. Get $NEW_PRIMARY streaming again and converge, or put the roles back in the config and remove the marker on $NEW_PRIMARY (see its check step's message)"
   # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
   # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
   # WAL up to it and wait until the standby has it before they exit (postgres

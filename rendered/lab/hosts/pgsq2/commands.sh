@@ -434,7 +434,9 @@ changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+# The program's own writes (grants, slots) never wait for a synchronous standby that may not be
+# there: synchronous_commit = local (postgres src/include/replication/syncrep.h, SyncRepRequested).
+sw_psql() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
 sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 # pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -446,6 +448,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
@@ -457,8 +462,10 @@ sw_peer_name() {
 # Runs on each host the config names postgres-standby, after GitLab's writes stopped. On the old
 # primary of a planned switchover ($FROM), stops PostgreSQL cleanly and prints its shutdown
 # checkpoint ("gitlab-ha: checkpoint: <lsn>") for the promotion step to wait for. Elsewhere it
-# only refuses a second primary. stdin: the old primary's name from the check step, or nothing.
+# only refuses a second primary. stdin: the old primary's name from the check step, or nothing;
+# then "resuming" when the check resumes an interrupted switchover.
 IFS= read -r FROM || true
+IFS= read -r RESUMING || true
 [[ "$FROM" =~ ^[a-z0-9-]*$ ]] || die "stdin: unexpected old primary name"
 sw_has_cluster || exit 0
 if sw_rebuild_pending; then exit 0; fi
@@ -470,6 +477,10 @@ if sw_running; then
   if [ "$FROM" != "$HOST_NAME" ]; then
     die "$HOST_NAME runs as a primary, but the config makes it a standby of $NEW_PRIMARY, which does not stream from it (two primaries): refusing to empty it; set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it from $NEW_PRIMARY (its own writes are lost), put postgres-primary back on it, or fence it and use npm run db:failover"
   fi
+  # Resuming means the new primary no longer streams: it could not receive the shutdown checkpoint,
+  # so stopping this primary now would only stop production.
+  [ "$RESUMING" != resuming ] ||
+    die "the switchover to $NEW_PRIMARY stopped half-way and $NEW_PRIMARY does not stream from $HOST_NAME now: refusing to stop $HOST_NAME, which still runs as the primary. Get $NEW_PRIMARY streaming again and converge, or put the roles back in the config and remove the marker on $NEW_PRIMARY (see its check step's message)"
   # A fast shutdown (postgresql-common's postgresql@.service: ExecStop=pg_ctlcluster -m fast;
   # PGDG's unit: KillSignal=SIGINT) writes a shutdown checkpoint, and the walsenders send all
   # WAL up to it and wait until the standby has it before they exit (postgres
@@ -506,6 +517,7 @@ REPLICATION_USER=backup
 SLOT=gitlab_ha_pgsq2
 SLOT_PREFIX=gitlab_ha_
 REBUILD_TOKEN=''
+WAIT_SECONDS=60
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -523,7 +535,9 @@ pg_wait_ready() {
 }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+# The program's own writes (grants, slots) never wait for a synchronous standby that may not be
+# there: synchronous_commit = local (postgres src/include/replication/syncrep.h, SyncRepRequested).
+sw_psql() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
 sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 # pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -535,6 +549,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
@@ -559,9 +576,24 @@ drop_stale_slots() {
     changed "dropped replication slot $slot on $HOST_NAME (left from its time as primary)"
   done
 }
+conninfo_line() { printf "host=%s port=%s user=%s" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER"; }
 if sw_running; then
   sw_in_recovery ||
     die "$HOST_NAME runs as a primary while the config makes $NEW_PRIMARY the primary (two primaries): fence it (systemctl stop $SERVICE) and converge again to rejoin it with pg_rewind, or set postgres.rebuildStandbys.$HOST_NAME to a new token to rebuild it"
+  # Another standby of the old primary (two or more standbys): it follows the new one. Since
+  # PostgreSQL 13 primary_conninfo and primary_slot_name take effect on reload, the WAL receiver
+  # restarting with them (docs runtime-config-replication; postgres src/backend/access/transam/
+  # xlogrecovery.c, StartupRequestWalReceiverRestart), and recovery_target_timeline 'latest' (the
+  # default) follows the new primary's timeline.
+  conninfo=$(sw_psql "SHOW primary_conninfo")
+  host=$(sed -n "s/.*host='\{0,1\}\([^' ]*\).*/\1/p" <<<"$conninfo")
+  port=$(sed -n "s/.*port='\{0,1\}\([0-9]*\).*/\1/p" <<<"$conninfo")
+  if [ "$host:${port:-5432}" != "$PRIMARY_HOST:$PRIMARY_PORT" ] || [ "$(sw_psql "SHOW primary_slot_name")" != "$SLOT" ]; then
+    sw_psql "ALTER SYSTEM SET primary_conninfo = '$(conninfo_line)'" >/dev/null
+    sw_psql "ALTER SYSTEM SET primary_slot_name = '$SLOT'" >/dev/null
+    sw_psql "SELECT pg_reload_conf()" >/dev/null
+    changed "re-pointed the standby $HOST_NAME from ${host:-?}:${port:-?} to $NEW_PRIMARY on slot $SLOT"
+  fi
   drop_stale_slots
   exit 0
 fi
@@ -592,10 +624,41 @@ if grep -q "no rewind required" <<<"$out"; then how="no rewind needed"; else how
 auto="$DATA_DIR/postgresql.auto.conf"
 sed -i -E '/^[[:space:]]*(primary_conninfo|primary_slot_name)[[:space:]]*=/d' "$auto"
 # The password comes from ~postgres/.pgpass, as for a standby built by pg_basebackup -R.
-printf "primary_conninfo = 'host=%s port=%s user=%s'\nprimary_slot_name = '%s'\n" "$PRIMARY_HOST" "$PRIMARY_PORT" "$REPLICATION_USER" "$SLOT" >>"$auto"
+printf "primary_conninfo = '%s'\nprimary_slot_name = '%s'\n" "$(conninfo_line)" "$SLOT" >>"$auto"
 runuser -u postgres -- touch "$DATA_DIR/standby.signal"
-systemctl start "$SERVICE"
-pg_wait_ready
+
+behind="it is behind the new primary's WAL: $NEW_PRIMARY no longer has the WAL it needs to follow; rebuild it with a base backup: set postgres.rebuildStandbys.$HOST_NAME to a new token"
+# Whether $NEW_PRIMARY still has the WAL from LSN $1 on: the oldest segment in its pg_wal (pg_ls_dir,
+# granted by the rewind-role step) against the segment of $1, and this host's slot there.
+source_q() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -d "host=$PRIMARY_HOST port=$PRIMARY_PORT user=$REPLICATION_USER dbname=postgres passfile=$passfile" -c "$1"; }
+lacks_wal_from() {
+  local seg_size oldest slot_status hi lo
+  seg_size=$(source_q "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'")
+  oldest=$(source_q "SELECT coalesce(min(substr(f, 9)), '') FROM pg_ls_dir('pg_wal', false, false) f WHERE f ~ '^[0-9A-F]{24}\$'")
+  slot_status=$(source_q "SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$SLOT'), 'missing')")
+  IFS=/ read -r hi lo <<<"$1"
+  [ "$slot_status" != lost ] || return 0
+  [ -n "$oldest" ] && [ $(((16#$hi * 4294967296 + 16#$lo) / seg_size)) -lt $((16#${oldest:0:8} * (4294967296 / seg_size) + 16#${oldest:8:8})) ]
+}
+# --no-block: PGDG's EL unit (Type=notify, no start timeout) would wait for ever for a standby
+# that never becomes consistent because the WAL it needs is gone; the wait is bounded here instead.
+systemctl start --no-block "$SERVICE"
+ready=""
+for _ in $(seq 1 $((WAIT_SECONDS * 2))); do
+  if runuser -u postgres -- "$BINDIR/pg_isready" -q -p "$PG_PORT"; then ready=yes; break; fi
+  sleep 0.5
+done
+if [ -z "$ready" ]; then
+  systemctl stop "$SERVICE" || true # cancels the start job, so nothing keeps trying
+  # Recovery starts at the checkpoint's redo location (pg_rewind writes the last common one).
+  redo=$(sw_control "Latest checkpoint's REDO location")
+  if lacks_wal_from "$redo"; then die "$HOST_NAME did not become ready within $WAIT_SECONDS s after the rejoin (stopped again): its recovery starts at $redo and $behind"; fi
+  die "$HOST_NAME did not accept connections within $WAIT_SECONDS s after the rejoin (stopped again); see its server log"
+fi
+# Not streaming yet is normal (~postgres/.pgpass may name the old primary until the standby's own
+# steps run); WAL the new primary has already removed is not.
+replayed=$(sw_psql "SELECT pg_last_wal_replay_lsn()")
+if lacks_wal_from "$replayed"; then die "$HOST_NAME rejoined $NEW_PRIMARY but cannot stream from $replayed: $behind"; fi
 changed "rejoined $HOST_NAME as a standby of $NEW_PRIMARY on slot $SLOT ($how)"
 drop_stale_slots
 GITLAB_HA_SCRIPT
@@ -999,8 +1062,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
   systemctl enable --quiet "$SERVICE"
   changed "enabled $SERVICE"
 fi
+# --no-block, then pg_wait_ready's bounded wait: PGDG's EL unit (Type=notify without a start
+# timeout) would otherwise wait for ever for a standby that never becomes consistent (WAL it needs
+# removed on the primary), and the converge with it.
 if ! systemctl is-active --quiet "$SERVICE"; then
-  systemctl start "$SERVICE"
+  systemctl start --no-block "$SERVICE"
   pg_wait_ready
   changed "started $SERVICE"
   exit 0

@@ -433,7 +433,9 @@ cd /  # steps run tools as other users (runuser), who may not enter the SSH user
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+# The program's own writes (grants, slots) never wait for a synchronous standby that may not be
+# there: synchronous_commit = local (postgres src/include/replication/syncrep.h, SyncRepRequested).
+sw_psql() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
 sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 # pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -445,6 +447,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
@@ -456,34 +461,43 @@ sw_peer_name() {
 # Runs on the host the config names postgres-primary, before anything else of the switchover.
 # Nothing to do (prints nothing) when it holds no cluster yet or already is a primary. When it is
 # still a standby, a planned switchover is due: it must stream from the current primary and have
-# replayed all but postgres.switchover.maxLagBytes of its WAL, or nothing is touched.
+# replayed all but postgres.switchover.maxLagBytes of its WAL, or nothing is touched. Once those
+# hold it writes the switchover marker (the next steps stop GitLab and the old primary); a later
+# run that finds the marker and no streaming resumes that switchover, and only then.
 # Prints "gitlab-ha: switchover: <old> -> <new>", which the next steps read.
 sw_has_cluster || exit 0
+marker=$(sw_marker)
 if ! sw_running; then
   [ -f "$DATA_DIR/standby.signal" ] || exit 0 # a stopped primary: the service step starts it
   die "$HOST_NAME is configured as postgres-primary but is a stopped standby: start $SERVICE so it catches up first, or promote it with npm run db:failover if the primary is lost"
 fi
-sw_in_recovery || exit 0
+if ! sw_in_recovery; then
+  rm -f "$marker" # a primary already: nothing left to resume
+  exit 0
+fi
 # pg_stat_wal_receiver.latest_end_lsn is the primary's end of WAL as its last message said
 # (walreceiver.c ProcessWalSndrMessage: walEnd), so the difference is the lag behind the primary.
 row=$(sw_psql "SELECT status, sender_host, sender_port, coalesce(pg_wal_lsn_diff(latest_end_lsn, pg_last_wal_replay_lsn()), 9223372036854775807)::bigint FROM pg_stat_wal_receiver")
 IFS='|' read -r status sender_host sender_port lag <<<"$row"
 if [ "$status" != streaming ]; then
-  # Not streaming: either a switchover stopped half-way (the old primary is down after a clean
-  # stop: the next step finds its shutdown checkpoint and promotion waits for it), or the primary
-  # is lost, which the next step refuses. Name the old primary from primary_conninfo.
-  conninfo=$(sw_psql "SHOW primary_conninfo")
-  sender_host=$(sed -n "s/.*host='\{0,1\}\([^' ]*\).*/\1/p" <<<"$conninfo")
-  sender_port=$(sed -n "s/.*port='\{0,1\}\([0-9]*\).*/\1/p" <<<"$conninfo")
-  [ -n "$sender_host" ] || die "$HOST_NAME is a standby without primary_conninfo: nothing to switch over from; use npm run db:failover to promote it"
-  old=$(sw_peer_name "$sender_host:${sender_port:-$PG_PORT}")
-  echo "gitlab-ha: switchover: $old -> $HOST_NAME (resuming: $HOST_NAME does not stream from $old now)"
-  exit 0
+  if [ -f "$marker" ]; then
+    # This converge's earlier run stopped production and the old primary, then did not finish:
+    # the stop step finds the old primary's shutdown checkpoint again, and promotion waits for it.
+    old=$(cat "$marker")
+    [[ "$old" =~ ^[a-z0-9-]+$ ]] || die "$marker: unexpected content; remove it if no switchover is under way"
+    echo "gitlab-ha: switchover: $old -> $HOST_NAME (resuming: the switchover from $old stopped half-way, $marker)"
+    exit 0
+  fi
+  # Not streaming and no switchover under way: stopping the old primary now would stop production
+  # and then fail (promotion needs its shutdown checkpoint, which this host would never receive).
+  die "$HOST_NAME does not stream from its primary (WAL receiver: ${status:-none}): a switchover to it would stop production and then fail, so nothing was touched. Get it streaming first (if its slot was lost, wal_status 'lost' in pg_replication_slots on the primary: set postgres.rebuildStandbys.$HOST_NAME to a new token and converge with the roles as they were), or promote it with npm run db:failover if the primary is lost"
 fi
 old=$(sw_peer_name "$sender_host:$sender_port")
 if [ "$lag" -gt "$MAX_LAG_BYTES" ]; then
   die "$HOST_NAME lags $lag bytes of WAL behind $old, more than postgres.switchover.maxLagBytes ($MAX_LAG_BYTES): nothing was touched; converge again when it has caught up"
 fi
+[[ "$old" =~ ^[a-z0-9-]+$ ]] || die "$HOST_NAME streams from $sender_host:$sender_port, which is no database host of the config (DB_PEERS): nothing was touched"
+printf '%s\n' "$old" >"$marker"
 echo "gitlab-ha: switchover: $old -> $HOST_NAME"
 GITLAB_HA_SCRIPT
 )"
@@ -502,6 +516,7 @@ HOST_NAME=pgsql
 DB_PEERS=(pgsql=10.228.129.11:5432 pgsq2=10.228.130.61:5432)
 REBUILD_TOKEN=''
 WAIT_SECONDS=60
+SLOTS=(gitlab_ha_pgsq2)
 # gitlab-ha host library. Each step's script carries only the functions it calls (see
 # libraryFor in ../script.ts), so editing one function re-runs only the steps that use it.
 # Convention: a step prints "gitlab-ha: changed: <what>" for each change it makes and nothing
@@ -511,7 +526,9 @@ changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+# The program's own writes (grants, slots) never wait for a synchronous standby that may not be
+# there: synchronous_commit = local (postgres src/include/replication/syncrep.h, SyncRepRequested).
+sw_psql() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
 sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 # pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -523,6 +540,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
@@ -530,6 +550,21 @@ sw_peer_name() {
     if [ "${p#*=}" = "$1" ]; then printf '%s\n' "${p%%=*}"; return 0; fi
   done
   printf '%s\n' "$1"
+}
+# Shared by the promotion steps (switchover and db:failover).
+# Physical slots for every other database host ($SLOTS), with WAL reserved from the start: for a
+# physical slot that is the redo pointer of the last checkpoint, on a standby its last restartpoint
+# (postgres src/backend/replication/slot.c, ReplicationSlotReserveWal). Taken just before
+# pg_promote, that is before the fork and before any WAL the others may need to follow, and kept
+# however long until they are back (up to max_slot_wal_keep_size). A standby may hold physical
+# slots; they stay through promotion.
+sw_ensure_slots() {
+  local slot
+  for slot in "${SLOTS[@]}"; do
+    [ -z "$(sw_psql "SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot'")" ] || continue
+    sw_psql "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null
+    changed "created replication slot $slot on $HOST_NAME with its WAL reserved"
+  done
 }
 # Runs on the host the config names postgres-primary. When it is still a standby, waits until it
 # has replayed past the old primary's shutdown checkpoint ($CHECKPOINT, from the stop step), then
@@ -539,7 +574,10 @@ IFS= read -r FROM || true
 IFS= read -r CHECKPOINT || true
 sw_has_cluster || exit 0
 sw_running || exit 0
-sw_in_recovery || exit 0
+if ! sw_in_recovery; then
+  rm -f "$(sw_marker)" # promoted (by this step earlier, or by db:failover): the switchover is done
+  exit 0
+fi
 [[ "$CHECKPOINT" =~ ^[0-9A-F]{1,8}/[0-9A-F]{1,8}$ ]] ||
   die "$HOST_NAME is still a standby and ${FROM:-the old primary} was not stopped cleanly by this converge (no shutdown checkpoint): refusing to promote; for an unplanned failover use npm run db:failover"
 # pg_last_wal_replay_lsn() is the end of the last replayed record, so it passes the checkpoint's
@@ -554,10 +592,12 @@ done
   die "$HOST_NAME did not replay $FROM's shutdown checkpoint $CHECKPOINT within $WAIT_SECONDS s (replayed up to $(sw_psql 'SELECT pg_last_wal_replay_lsn()')): not promoted; $FROM is stopped, start it again to undo"
 # pg_promote(wait, wait_seconds) returns true once promotion has completed
 # (PostgreSQL docs, functions-admin: "pg_promote").
+sw_ensure_slots
 [ "$(sw_psql "SELECT pg_promote(true, $WAIT_SECONDS)")" = t ] || die "pg_promote did not complete within $WAIT_SECONDS s on $HOST_NAME"
 # A rewind of the old primary reads this server's timeline from its control file, which a promotion
 # updates only at the next checkpoint (docs app-pgrewind: CHECKPOINT after promotion): take it now.
 sw_psql "CHECKPOINT" >/dev/null
+rm -f "$(sw_marker)"
 changed "promoted $HOST_NAME to primary after replaying $FROM's shutdown checkpoint $CHECKPOINT"
 GITLAB_HA_SCRIPT
 )"
@@ -842,8 +882,11 @@ if ! systemctl is-enabled --quiet "$SERVICE" 2>/dev/null; then
   systemctl enable --quiet "$SERVICE"
   changed "enabled $SERVICE"
 fi
+# --no-block, then pg_wait_ready's bounded wait: PGDG's EL unit (Type=notify without a start
+# timeout) would otherwise wait for ever for a standby that never becomes consistent (WAL it needs
+# removed on the primary), and the converge with it.
 if ! systemctl is-active --quiet "$SERVICE"; then
-  systemctl start "$SERVICE"
+  systemctl start --no-block "$SERVICE"
   pg_wait_ready
   changed "started $SERVICE"
   exit 0
@@ -903,7 +946,11 @@ die() { printf 'gitlab-ha: error: %s\n' "$*" >&2; exit 1; }
 IFS= read -r replication_verifier || die "stdin: missing the replication role's verifier"
 IFS= read -r gitlab_verifier || die "stdin: missing the gitlab role's verifier"
 
-psql_in() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
+# synchronous_commit = local: with postgres.synchronous on and no standby streaming yet (the first
+# converge: the standby's base backup waits for this step) a commit would wait for a standby
+# forever; at local or below a commit does not wait for replication (postgres
+# src/include/replication/syncrep.h, SyncRepRequested). Only this step's own sessions.
+psql_in() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d "$1"; }
 q() { printf '%s\n' "$2" | psql_in "$1"; }
 
 ensure_role() { # name, attributes (SQL), verifier
@@ -952,7 +999,8 @@ done
 existing=$(q postgres "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND slot_name LIKE '${SLOT_PREFIX}%'")
 for slot in "${SLOTS[@]}"; do
   if ! grep -qx "$slot" <<<"$existing"; then
-    q postgres "SELECT pg_create_physical_replication_slot('$slot');" >/dev/null
+    # WAL reserved now, not at the standby's first connection (sw_ensure_slots, switchover-slots.sh).
+    q postgres "SELECT pg_create_physical_replication_slot('$slot', true);" >/dev/null
     changed "created replication slot $slot"
   fi
 done
@@ -986,7 +1034,9 @@ cd /  # steps run tools as other users (runuser), who may not enter the SSH user
 changed() { printf 'gitlab-ha: changed: %s\n' "$*"; }
 # Shared by the switchover steps: this host's PostgreSQL server as it is, read from the server
 # when it runs and from pg_control when it does not.
-sw_psql() { runuser -u postgres -- "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
+# The program's own writes (grants, slots) never wait for a synchronous standby that may not be
+# there: synchronous_commit = local (postgres src/include/replication/syncrep.h, SyncRepRequested).
+sw_psql() { runuser -u postgres -- env PGOPTIONS="-c synchronous_commit=local" "$BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" -d postgres -c "$1"; }
 sw_has_cluster() { [ -f "$DATA_DIR/PG_VERSION" ]; }
 # pg_ctl status: 0 when a postmaster runs on the directory (postmaster.pid and a live process).
 sw_running() { runuser -u postgres -- "$BINDIR/pg_ctl" status -D "$DATA_DIR" >/dev/null 2>&1; }
@@ -998,6 +1048,9 @@ sw_rebuild_pending() {
   [ -n "$REBUILD_TOKEN" ] || return 1
   [ "$REBUILD_TOKEN" != "$(cat "$(dirname "$DATA_DIR")/.$(basename "$DATA_DIR").gitlab-ha-rebuild-token" 2>/dev/null || true)" ]
 }
+# Written on the new primary by the check step when it starts a switchover (the next steps stop
+# production), removed by the promotion step: an interrupted switchover is known, not inferred.
+sw_marker() { printf '%s/.%s.gitlab-ha-switchover\n' "$(dirname "$DATA_DIR")" "$(basename "$DATA_DIR")"; }
 # Database host names by "address:port", to name the server a standby streams from.
 sw_peer_name() {
   local p
