@@ -1,7 +1,8 @@
 // Evaluates the Pulumi program without the CLI, a backend or any host: the runtime's mocks stand
 // in for the engine, and a stack transformation records every resource as the program declares
 // it (type, name, parent, options and inputs with their secret and unknown markers). The offline
-// render and the lab executor both work from this record, so neither keeps a copy of the program.
+// render and the operator commands (their SSH connections, connections.ts) work from this record,
+// so neither keeps a copy of the program.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -23,7 +24,7 @@ export interface EvaluatedResource {
   readonly inputDependencies: readonly string[];
   /** Inputs with secrets as "[secret]" and unknowns as "[unknown]": safe to write and show. */
   readonly display: Record<string, unknown>;
-  /** Inputs with secret values in clear: only for the executor, never written anywhere. */
+  /** Inputs with secret values in clear: only for the operator commands' SSH and the tests, never written anywhere. */
   readonly values: Record<string, unknown>;
   readonly options: {
     readonly deleteBeforeReplace?: boolean;

@@ -5,9 +5,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import * as YAML from "yaml";
-import { engineEnv, LAB_BACKEND, projectStack, requireEngine } from "../../.ci/engine/workspace";
+import { engineEnv, engineStack, LAB_BACKEND, projectProgram, projectStack, requireEngine } from "../../.ci/engine/workspace";
 import { ensureLabKey } from "../../components/lab/cli";
 import { hostOf } from "../../components/host/script";
 import { run } from "../../components/offline/run";
@@ -187,6 +187,21 @@ export async function assertNoDrift(): Promise<void> {
   const stack = await labStack();
   await stack.refresh({ expectNoChanges: true, onOutput: verbose });
   await stack.preview({ expectNoChanges: true, onOutput: verbose });
+}
+
+/**
+ * `pulumi preview --policy-pack components/policy/pack` of the test stack, with the project's
+ * program or a variant of it; resolves with the CLI's output, or rejects with it.
+ */
+export async function previewWithPolicies(program: PulumiFn = projectProgram): Promise<string> {
+  const stack = await engineStack({ stackName: STACK, workDir: ROOT, backendDir: LAB_BACKEND, program });
+  let out = "";
+  try {
+    await stack.preview({ policyPacks: [path.join(ROOT, "components", "policy", "pack")], onOutput: (s) => (out += s) });
+  } catch {
+    throw new Error(out);
+  }
+  return out;
 }
 
 /** The stack's containers, networks and volumes left on the engine (by name prefix and label). */

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { engineEnv, LAB_BACKEND, requireEngine } from "../../.ci/engine/workspace";
+import { local } from "@pulumi/command";
+import { engineEnv, LAB_BACKEND, projectProgram, requireEngine } from "../../.ci/engine/workspace";
 import { ROOT } from "../helpers";
-import { address, assertNoDrift, converge, exportState, generated, leftOnEngine, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
+import { address, assertNoDrift, converge, exportState, generated, leftOnEngine, previewWithPolicies, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
 
 const DATA = "/var/lib/postgresql/15/main";
 const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
@@ -113,6 +114,20 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     assert.equal(remoteRuns(forced).length, forced.commands, "a forced converge runs every host step's script again");
     assert.deepEqual(changesOf(forced), []);
     assert.deepEqual(await started(), before, "a server restarted");
+  });
+
+  it("passes the policy pack on the lab stack; a variant with a step that breaks a mandatory policy is refused by name", async () => {
+    const out = await previewWithPolicies();
+    assert.match(out, /Policies:[\s\S]*gitlab-ha@v0\.1\.0/, out.slice(-2000));
+    const variant = async () => {
+      const outputs = await projectProgram();
+      new local.Command("policy-variant-step", { create: "PGPASSWORD=hunter2 psql -c 'select 1'" });
+      return outputs;
+    };
+    await assert.rejects(previewWithPolicies(variant), (e: Error) => {
+      assert.match(e.message, /\[mandatory\]\s+no-secret-in-plain-inputs\s+\(command:local:Command: policy-variant-step\)/, e.message.slice(-3000));
+      return true;
+    });
   });
 
   it("does not finish the standby's converge until it streams, and says what it saw", async () => {
