@@ -167,14 +167,31 @@ const freePort = () =>
     });
   });
 
+/** A throw-away sshd on a free loopback port with its own config (the given lines after the common ones); -E: its log file. */
+async function startSshd(d: string, name: string, lines: string[]): Promise<{ server: ChildProcess; port: number; log: string }> {
+  const port = await freePort();
+  const cfg = path.join(d, `${name}_config`);
+  const log = path.join(d, `${name}.log`);
+  fs.writeFileSync(cfg, [`HostKey ${path.join(d, "host")}`, "ListenAddress 127.0.0.1", "StrictModes no", `PidFile ${path.join(d, `${name}.pid`)}`, ...lines].join("\n") + "\n");
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  const server = spawn("/usr/sbin/sshd", ["-D", "-E", log, "-f", cfg, "-p", String(port)], { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync("ssh-keyscan", ["-p", String(port), "127.0.0.1"]).status === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { server, port, log };
+}
+
 describe("command provider: remote over OpenSSH (provider/pkg/provider/remote)", { skip: skip || requireTool("sshd", sshd, "needs openssh-server and root"), timeout: 300_000 }, () => {
   let server: ChildProcess;
   let port = 0;
+  let serverLog = "";
   let hostKey = "";
   let clientKey = "";
   let otherHostKey = "";
+  let keyDir = "";
   before(async () => {
-    const d = tmp.next();
+    const d = (keyDir = tmp.next());
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "host")]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "other")]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(d, "client")]);
@@ -182,28 +199,16 @@ describe("command provider: remote over OpenSSH (provider/pkg/provider/remote)",
     otherHostKey = fs.readFileSync(path.join(d, "other.pub"), "utf8").trim();
     clientKey = fs.readFileSync(path.join(d, "client"), "utf8");
     fs.copyFileSync(path.join(d, "client.pub"), path.join(d, "authorized_keys"));
-    port = await freePort();
-    fs.writeFileSync(
-      path.join(d, "sshd_config"),
-      [
-        `HostKey ${path.join(d, "host")}`,
-        "ListenAddress 127.0.0.1",
-        `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "StrictModes no",
-        "AcceptEnv *",
-        `PidFile ${path.join(d, "pid")}`,
-      ].join("\n") + "\n",
-    );
-    fs.mkdirSync("/run/sshd", { recursive: true });
-    server = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(d, "sshd_config"), "-p", String(port)], { stdio: "ignore" });
-    for (let i = 0; i < 100; i++) {
-      if (spawnSync("ssh-keyscan", ["-p", String(port), "127.0.0.1"]).status === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // LogLevel DEBUG1: the log names each direct-tcpip forward, the proof that a proxied dial went through it.
+    ({ server, port, log: serverLog } = await startSshd(d, "sshd", [
+      `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "AcceptEnv *",
+      "LogLevel DEBUG1",
+    ]));
   });
   after(() => server?.kill());
 
@@ -256,5 +261,103 @@ describe("command provider: remote over OpenSSH (provider/pkg/provider/remote)",
     const err = await stack.up({ onEvent: (e) => events.push(e) }).then(() => undefined, (e: Error) => e);
     assert.match(String(err?.message), /after 2 failed attempts: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused/);
     assert.deepEqual(statusLines(events, "::closed"), ["Dial 1/2 failed: retrying", "Dial 2/2 failed: retrying"]);
+  });
+  // R30 (password, keyboard-interactive) and R33 (proxy): a throw-away system user with a password,
+  // one sshd that takes only "password" (UsePAM no: the shadow file) and one that takes only
+  // "keyboard-interactive" (PAM), both on loopback; the key-only sshd above is the proxy.
+  const pwTools = ["useradd", "chpasswd", "userdel"].every((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0);
+  describe("password, keyboard-interactive and proxy (connection.go SSHConfig, Dial)", { skip: requireTool("useradd/chpasswd/userdel", pwTools, "needs the passwd package (root)") }, () => {
+    const user = `gitlabha-pw-${process.pid}`;
+    // Quotes, a space, $ and a backslash: the askpass file must hand it over byte for byte.
+    const password = `pw s3cr3t 'q"$HOME\\x-${process.pid}`;
+    let pwSshd: { server: ChildProcess; port: number; log: string };
+    let kbdSshd: { server: ChildProcess; port: number; log: string };
+    before(async () => {
+      execFileSync("useradd", ["-M", "-d", "/tmp", "-s", "/bin/bash", user]);
+      execFileSync("chpasswd", [], { input: `${user}:${password}\n` }); // on stdin: never on a command line
+      pwSshd = await startSshd(keyDir, "pw", ["PasswordAuthentication yes", "KbdInteractiveAuthentication no", "UsePAM no", "PubkeyAuthentication no"]);
+      kbdSshd = await startSshd(keyDir, "kbd", ["PasswordAuthentication no", "KbdInteractiveAuthentication yes", "UsePAM yes", "PubkeyAuthentication no"]);
+    });
+    after(() => {
+      pwSshd?.server.kill();
+      kbdSshd?.server.kill();
+      spawnSync("userdel", ["-f", user]);
+    });
+    const target = `test "$(id -un)" = ${user} && echo "ran:$(id -un):\${SSH_CONNECTION##* }"`;
+
+    it("logs in with connection.password by password and by keyboard-interactive; the password stays out of state (connection.go SSHConfig ssh.Password, ssh.KeyboardInteractive; R30 R35)", async () => {
+      const { stack, backend } = await stackOf(async () => {
+        const a = new command.remote.Command("pw", { connection: { host: "127.0.0.1", port: pwSshd.port, user, password: pulumi.secret(password), hostKey, dialErrorLimit: 0 }, create: target });
+        const b = new command.remote.Command("kbd", { connection: { host: "127.0.0.1", port: kbdSshd.port, user, password, dialErrorLimit: 0 }, create: target });
+        return { pw: a.stdout, kbd: b.stdout };
+      });
+      const up = await stack.up();
+      assert.equal(up.outputs.pw!.value, `ran:${user}:${pwSshd.port}`);
+      assert.equal(up.outputs.kbd!.value, `ran:${user}:${kbdSshd.port}`);
+      assert.match(fs.readFileSync(pwSshd.log, "utf8"), new RegExp(`Accepted password for ${user}`));
+      assert.match(fs.readFileSync(kbdSshd.log, "utf8"), new RegExp(`Accepted keyboard-interactive/pam for ${user}`));
+      assert.ok(!backendText(backend).includes("s3cr3t"), "the password (a plain input, made secret by connection) is nowhere in the backend in plaintext");
+      await stack.destroy();
+    });
+
+    it("fails a wrong password after the dial retries without the password in the error or the state (connection.go dialWithRetry; R30 R32)", async () => {
+      const wrong = `wrong s3cr3t ${process.pid}`;
+      const { stack, backend } = await stackOf(async () => {
+        new command.remote.Command("badpw", { connection: { host: "127.0.0.1", port: pwSshd.port, user, password: wrong, dialErrorLimit: 1 }, create: "echo never" });
+      });
+      const events: EngineEvent[] = [];
+      const err = await stack.up({ onEvent: (e) => events.push(e) }).then(() => undefined, (e: Error) => e);
+      assert.match(String(err?.message), new RegExp(`after 1 failed attempts: ${user}@127\\.0\\.0\\.1: Permission denied \\(password\\)`));
+      assert.deepEqual(statusLines(events, "::badpw"), ["Dial 1/1 failed: retrying"]);
+      assert.ok(!String(err?.message).includes("s3cr3t"), "no password in the error text");
+      assert.ok(!events.some((e) => JSON.stringify(e).includes("s3cr3t")), "no password in any engine event");
+      assert.ok(!backendText(backend).includes("s3cr3t"), "no password in the backend");
+      assert.equal((await resourcesOf(stack, "command:remote:Command")).length, 0);
+    });
+
+    it("runs the command on the target through the proxy, the proxy with its own key and hostKey (connection.go Dial with Proxy; R33)", async () => {
+      const { stack, backend } = await stackOf(async () => {
+        const c = new command.remote.Command("proxied", {
+          connection: {
+            host: "127.0.0.1", port: pwSshd.port, user, password: pulumi.secret(password), dialErrorLimit: 0,
+            proxy: { host: "127.0.0.1", port, user: "root", privateKey: pulumi.secret(clientKey), hostKey, dialErrorLimit: 0 },
+          },
+          create: target,
+        });
+        return { stdout: c.stdout };
+      });
+      const up = await stack.up();
+      assert.equal(up.outputs.stdout!.value, `ran:${user}:${pwSshd.port}`, "ran on the target, as the target's user");
+      // The proxy sshd (key only, root) opened the forward to the target: the connection went through it.
+      assert.match(fs.readFileSync(serverLog, "utf8"), new RegExp(`target 127\\.0\\.0\\.1 port ${pwSshd.port}\\b`));
+      const all = backendText(backend);
+      assert.ok(!all.includes("s3cr3t") && !all.includes("PRIVATE KEY"), "no password or key in the backend");
+      await stack.destroy();
+    });
+
+    it("prefixes every failure of a proxied dial with \"proxy: \": a closed proxy port, a closed target port behind the proxy (connection.go Dial; R32 R33)", async () => {
+      const closed = await freePort();
+      const { stack } = await stackOf(async () => {
+        new command.remote.Command("deadproxy", {
+          connection: { host: "127.0.0.1", port: pwSshd.port, user, password, dialErrorLimit: 0, proxy: { host: "127.0.0.1", port: closed, privateKey: clientKey, dialErrorLimit: 1, perDialTimeout: 2 } },
+          create: "true",
+        });
+      });
+      const events: EngineEvent[] = [];
+      const err = await stack.up({ onEvent: (e) => events.push(e) }).then(() => undefined, (e: Error) => e);
+      assert.match(String(err?.message), new RegExp(`proxy: after 1 failed attempts: ssh: connect to host 127\\.0\\.0\\.1 port ${closed}: Connection refused`));
+      assert.deepEqual(statusLines(events, "::deadproxy"), ["Dial proxy 1/1 failed: retrying"]);
+
+      const behind = await stackOf(async () => {
+        new command.remote.Command("deadtarget", {
+          connection: { host: "127.0.0.1", port: closed, user, password, dialErrorLimit: 0, proxy: { host: "127.0.0.1", port, privateKey: clientKey, dialErrorLimit: 0 } },
+          create: "true",
+        });
+      });
+      const err2 = await behind.stack.up().then(() => undefined, (e: Error) => e);
+      // OpenSSH's words for a refused forward, not x/crypto's "ssh: rejected: connect failed (...)" (README deviation).
+      assert.match(String(err2?.message), /proxy: after 0 failed attempts: Stdio forwarding request failed/);
+      assert.ok(!String(err2?.message).includes("s3cr3t"));
+    });
   });
 });
