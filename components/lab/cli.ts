@@ -54,7 +54,9 @@ export async function runVerb(stack: Stack, verb: Verb, out: (s: string) => void
       return {};
     case "destroy":
       await stack.destroy({ onOutput });
-      await stack.workspace.removeStack(stack.name);
+      // `pulumi stack rm` deletes Pulumi.<stack>.yaml too unless told to keep it: the stack file
+      // is the user's (and Pulumi.lab.yaml is tracked).
+      await stack.workspace.removeStack(stack.name, { preserveConfig: true });
       return {};
   }
 }

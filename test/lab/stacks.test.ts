@@ -131,6 +131,7 @@ describe("two lab stacks from byte copies of Pulumi.lab.yaml, at the same time",
     assert.deepEqual(await ids(A), Array(7).fill(undefined), "stack A's containers are gone");
     assert.equal(await networkExists(network(A)), false, "stack A's network is gone");
     assert.equal(fs.existsSync(stateFileOf(A)), false, "stack A's state is gone");
+    assert.equal(fs.readFileSync(stackFile(A), "utf8"), fs.readFileSync(LAB_FILE, "utf8"), "stack A's file is kept as it was");
     assert.deepEqual(await ids(B), before.containers, "stack B's containers are the same, never restarted");
     assert.equal(await inspect(network(B), "{{.Id}}"), before.network);
     assert.equal(sha(stateFileOf(B)), before.state);
