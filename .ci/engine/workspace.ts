@@ -26,7 +26,6 @@ export const NEEDED_PLUGINS: readonly { kind: string; name: string; version: str
   { kind: "resource", name: "random", version: "4.21.1" },
   { kind: "resource", name: "command", version: "1.2.1" },
 ];
-const CLI_VERSION = "3.248.0";
 
 export const engineCache = (env: NodeJS.ProcessEnv = process.env) =>
   env.GITLAB_HA_ENGINE_CACHE || path.join(env.HOME || os.homedir(), ".cache", "gitlab-ha", "engine");
@@ -194,7 +193,6 @@ export async function engineStack(a: EngineStackArgs): Promise<Stack> {
   return stack;
 }
 
-export { CLI_VERSION };
 
 /** The project's own program (index.ts, compiled), run inline: what `pulumi up` would run. */
 export const projectProgram: PulumiFn = async () => {
