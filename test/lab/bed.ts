@@ -11,6 +11,7 @@ import { engineEnv, engineStack, LAB_BACKEND, projectProgram, projectStack, requ
 import { ensureLabKey } from "../../components/lab/cli";
 import { hostOf } from "../../components/host/script";
 import { run } from "../../components/offline/run";
+import { sshRun, type Connection } from "../../components/offline/ssh-driver";
 import { readStackFile } from "../../components/offline/stack-file";
 import { ROOT, stackConfigOf } from "../helpers";
 
@@ -133,17 +134,22 @@ interface StateResource {
   readonly outputs?: Record<string, unknown>;
 }
 
-/** The stack's resources with secrets in plaintext (the test's own lab stack only). */
-export function exportState(): StateResource[] {
+/** `pulumi stack export` of the test stack as the CLI prints it (secrets encrypted unless shown). */
+export function exportText(o: { showSecrets?: boolean } = {}): string {
   const engine = requireEngine();
-  const r = spawnSync(engine.pulumi, ["stack", "export", "--show-secrets", "--stack", STACK], {
+  const r = spawnSync(engine.pulumi, ["stack", "export", ...(o.showSecrets ? ["--show-secrets"] : []), "--stack", STACK], {
     cwd: ROOT,
     env: { ...process.env, ...engineEnv(engine, LAB_BACKEND) },
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
-  return ((unwrapSecrets(JSON.parse(r.stdout)) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? []);
+  return r.stdout;
+}
+
+/** The stack's resources with secrets in plaintext (the test's own lab stack only). */
+export function exportState(): StateResource[] {
+  return (unwrapSecrets(JSON.parse(exportText({ showSecrets: true }))) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
 }
 
 /** `--show-secrets` keeps each secret as `{<secret signature>, plaintext: <its JSON>}`: the values themselves. */
@@ -160,17 +166,12 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
 /** Runs each host step's create script again over SSH, with its stdin, in state order. */
 async function rerun(commands: readonly StateResource[]): Promise<Step[]> {
-  const key = path.join(ROOT, ".lab", "ssh", "id_ed25519");
   const steps: Step[] = [];
   for (const c of commands) {
     const inputs = c.inputs ?? {};
-    const conn = inputs.connection as { host: string; port: number; user: string };
     const create = String(inputs.create);
-    const r = await run(
-      "ssh",
-      ["-T", "-i", key, "-p", String(conn.port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `${conn.user}@${conn.host}`, create],
-      typeof inputs.stdin === "string" ? { stdin: inputs.stdin } : {},
-    );
+    // The connection as the program declared it (key, port, retries), as the operator commands use it.
+    const r = await sshRun(inputs.connection as Connection, create, typeof inputs.stdin === "string" ? inputs.stdin : undefined);
     const name = nameOf(c.urn);
     if (r.code !== 0) throw new StepError({ name, type: c.type }, `exit ${r.code}:\n${r.stdout}${r.stderr}`);
     const host = hostOf(create);

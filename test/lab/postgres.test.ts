@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { local } from "@pulumi/command";
-import { engineEnv, LAB_BACKEND, projectProgram, requireEngine } from "../../.ci/engine/workspace";
+import { LAB_BACKEND, projectProgram } from "../../.ci/engine/workspace";
 import { ROOT } from "../helpers";
-import { address, assertNoDrift, converge, exportState, generated, leftOnEngine, previewWithPolicies, psql, resetLab, sh, STACK, StepError, waitFor } from "./bed";
+import { address, assertNoDrift, converge, exportState, exportText, generated, leftOnEngine, previewWithPolicies, psql, resetLab, sh, StepError, waitFor } from "./bed";
 
 const DATA = "/var/lib/postgresql/15/main";
 const MARKER = "/var/lib/postgresql/15/.main.gitlab-ha-basebackup-incomplete";
@@ -67,15 +67,7 @@ describe("PostgreSQL primary and streaming standby on lab hosts", { timeout: 900
     };
     for (const v of Object.values(secrets)) assert.ok(v.length >= 20, "a real value to look for");
     // `pulumi stack export` as an operator runs it (no --show-secrets), and every file of the backend.
-    const engine = requireEngine();
-    const { spawnSync } = await import("node:child_process");
-    const exported = spawnSync(engine.pulumi, ["stack", "export", "--stack", STACK], {
-      cwd: ROOT,
-      env: { ...process.env, ...engineEnv(engine, LAB_BACKEND) },
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    assert.equal(exported.status, 0, exported.stderr);
+    const exported = { stdout: exportText() };
     assert.ok(exported.stdout.includes("4dabf18193072939515e22adb298388d"), "the export holds secrets, encrypted");
     const files: string[] = [];
     const walk = (d: string) => {
